@@ -1,0 +1,72 @@
+//! Postgres pools and the translation of constraint errors, in one place.
+
+use std::time::Duration;
+
+use sqlx::{PgPool, postgres::PgPoolOptions};
+
+/// Connects with bounded waits, so a database that is down turns into an error
+/// (UNAVAILABLE to clients) instead of a hang.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .idle_timeout(Duration::from_secs(300))
+        .connect(url)
+        .await?;
+    Ok(pool)
+}
+
+/// Like [`connect`], retrying for up to `patience` while the database starts.
+pub async fn connect_with_retry(
+    url: &str,
+    max_connections: u32,
+    patience: Duration,
+) -> anyhow::Result<PgPool> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match connect(url, max_connections).await {
+            Ok(pool) => return Ok(pool),
+            Err(err) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %err, "database not reachable yet, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(err) => return Err(err.context("cannot connect to the database")),
+        }
+    }
+}
+
+/// The name of the violated constraint, when `err` is a unique violation.
+pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Some(db.constraint().unwrap_or(""))
+        }
+        _ => None,
+    }
+}
+
+/// The name of the violated constraint, when `err` is a CHECK violation.
+pub fn check_violation(err: &sqlx::Error) -> Option<&str> {
+    match err {
+        sqlx::Error::Database(db) if db.is_check_violation() => Some(db.constraint().unwrap_or("")),
+        _ => None,
+    }
+}
+
+/// True for errors that mean "the database is not reachable right now" rather than
+/// "the query is wrong": a client should retry these later.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+    ) || matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+}
+
+/// True for serialization failures and deadlocks: the transaction may be retried.
+pub fn is_retryable_conflict(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
+}

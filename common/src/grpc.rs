@@ -1,0 +1,80 @@
+//! Serving a service's gRPC routes with what every server here offers: the standard
+//! health service, server reflection (v1 and v1alpha, for grpcurl), and a graceful
+//! shutdown that drains in-flight calls for a bounded grace period.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{service::Routes, transport::Server};
+use tonic_health::ServingStatus;
+
+/// How long in-flight calls (and open event streams) get to finish after shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `routes` plus health and reflection on `listener` until `shutdown` is
+/// cancelled. `services` are the fully-qualified names reported SERVING by health.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    services: &[&str],
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in services {
+        reporter
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+    let reflection_v1 = reflection(services).build_v1()?;
+    let reflection_v1alpha = reflection(services).build_v1alpha()?;
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
+    let stopping = shutdown.clone();
+    let on_shutdown = async move {
+        stopping.cancelled().await;
+        // Tell load balancers first, then stop accepting.
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        for name in &names {
+            reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+    };
+
+    let server = Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
+    tokio::select! {
+        result = server => result.map_err(anyhow::Error::from),
+        () = grace_expired(shutdown) => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "in-flight calls did not finish in time; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Reflection that lists only what this server serves (the descriptor set holds the
+/// whole contract, so clients can still resolve every type).
+fn reflection(services: &[&str]) -> tonic_reflection::server::Builder<'static> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(shop_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    for name in services {
+        builder = builder.with_service_name(*name);
+    }
+    builder
+}
+
+async fn grace_expired(shutdown: CancellationToken) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+}

@@ -1,0 +1,52 @@
+//! delivery-svc settings, parsed once at start.
+
+use std::{net::SocketAddr, time::Duration};
+
+use shop_common::config::{self, ConfigError, EnvSource};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// gRPC address (`LISTEN_ADDR`, default 127.0.0.1:50053).
+    pub listen_addr: SocketAddr,
+    pub database_url: String,
+    /// `redis://host:port[/db]`, or `redis+sentinel://host:port[,host:port]/master_name`.
+    pub redis_url: String,
+    /// Required bearer token on every DeliveryService call, when set.
+    pub internal_token: Option<String>,
+    /// How long after a delivery is created it is received automatically.
+    pub auto_receive_after: Duration,
+    /// How often the automatic-receipt timer looks for due deliveries.
+    pub timer_every: Duration,
+    pub db_max_connections: u32,
+}
+
+impl Config {
+    pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50053")?,
+            database_url: config::required(env, "DATABASE_URL")?,
+            redis_url: config::required(env, "REDIS_URL")?,
+            internal_token: config::optional(env, "INTERNAL_TOKEN"),
+            auto_receive_after: config::duration(
+                env,
+                "AUTO_RECEIVE_AFTER",
+                Duration::from_secs(24 * 3600),
+            )?,
+            timer_every: config::duration(env, "AUTO_RECEIVE_POLL_EVERY", Duration::from_secs(1))?,
+            db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
+        })
+    }
+
+    /// Settings for tests: port 0 and the given database and Redis.
+    pub fn for_tests(database_url: String, redis_url: String) -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            redis_url,
+            internal_token: None,
+            auto_receive_after: Duration::from_secs(24 * 3600),
+            timer_every: Duration::from_millis(200),
+            db_max_connections: 8,
+        }
+    }
+}

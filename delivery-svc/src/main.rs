@@ -1,0 +1,11 @@
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shop_common::app::main(
+        "delivery-svc",
+        delivery_svc::Config::from_env,
+        delivery_svc::App::build,
+    )
+    .await
+}

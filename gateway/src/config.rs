@@ -1,0 +1,71 @@
+//! gateway settings, parsed once at start.
+
+use std::{net::SocketAddr, time::Duration};
+
+use shop_common::config::{self, ConfigError, EnvSource};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Public gRPC address (`LISTEN_ADDR`, default 127.0.0.1:50050).
+    pub listen_addr: SocketAddr,
+    /// REST facade address (`HTTP_ADDR`, default 127.0.0.1:8080).
+    pub http_addr: SocketAddr,
+    pub database_url: String,
+    pub order_svc_url: String,
+    pub payment_svc_url: String,
+    pub delivery_svc_url: String,
+    /// HS256 secret of user and admin tokens.
+    pub jwt_secret: String,
+    /// Sent to the internal services, when set.
+    pub internal_token: Option<String>,
+    /// How long an order waits for payment: its expiry and its delivery hold's TTL.
+    pub payment_window: Duration,
+    pub db_max_connections: u32,
+}
+
+impl Config {
+    pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let jwt_secret = config::required(env, "JWT_SECRET")?;
+        if jwt_secret.len() < 16 {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                problem: "must be at least 16 characters".into(),
+            });
+        }
+        Ok(Self {
+            listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50050")?,
+            http_addr: config::socket_addr(env, "HTTP_ADDR", "127.0.0.1:8080")?,
+            database_url: config::required(env, "DATABASE_URL")?,
+            order_svc_url: config::http_url(env, "ORDER_SVC_URL")?,
+            payment_svc_url: config::http_url(env, "PAYMENT_SVC_URL")?,
+            delivery_svc_url: config::http_url(env, "DELIVERY_SVC_URL")?,
+            jwt_secret,
+            internal_token: config::optional(env, "INTERNAL_TOKEN"),
+            payment_window: config::duration(env, "PAYMENT_WINDOW", Duration::from_secs(300))?,
+            db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
+        })
+    }
+}
+
+impl Config {
+    /// Settings for tests: port 0 for both faces, a short payment window.
+    pub fn for_tests(
+        database_url: String,
+        order: String,
+        payment: String,
+        delivery: String,
+    ) -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            order_svc_url: order,
+            payment_svc_url: payment,
+            delivery_svc_url: delivery,
+            jwt_secret: "test-secret-at-least-16-chars".into(),
+            internal_token: None,
+            payment_window: Duration::from_secs(300),
+            db_max_connections: 8,
+        }
+    }
+}

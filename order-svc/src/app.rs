@@ -1,0 +1,47 @@
+//! Building and running order-svc: pool, migrations, listener, gRPC routes, workers.
+
+use std::net::SocketAddr;
+
+use shop_common::{CancellationToken, app::Service, db};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::Config;
+
+pub struct App {
+    listener: TcpListener,
+    pool: PgPool,
+    config: Config,
+}
+
+impl App {
+    /// Connects, migrates and binds; nothing is served until `run_until_stopped`.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        Ok(Self {
+            listener,
+            pool,
+            config,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Service for App {
+    fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.config.listen_addr)
+    }
+
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let routes = Routes::default();
+        shop_common::grpc::serve(self.listener, routes, &[], shutdown).await
+    }
+}
