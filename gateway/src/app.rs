@@ -1,18 +1,39 @@
-//! Building and running the gateway: pool, migrations, gRPC and HTTP listeners.
+//! Building and running the gateway: pool, migrations, internal clients, the gRPC and
+//! HTTP listeners, and the background work (saga recovery, the delivery event
+//! consumer, idempotency-key expiry).
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
-use shop_common::{CancellationToken, app::Service, db};
+use shop_common::{CancellationToken, app::Service, db, worker};
+use shop_proto::gateway::{
+    admin_service_server::AdminServiceServer, shop_service_server::ShopServiceServer,
+};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::Config;
+use crate::{
+    Config,
+    api::{Gateway, Inner},
+    auth::Authenticator,
+    clients::Clients,
+    events,
+    idempotency::Keys,
+    readiness::Readiness,
+    saga::{Engine, SagaLog, recovery},
+};
+
+/// Largest public gRPC message: far above any valid request, far below the default.
+const MAX_MESSAGE: usize = 1024 * 1024;
+/// How long the delivery hold is kept alive once a payment starts (outlives recovery).
+const HOLD_DURING_PAYMENT: Duration = Duration::from_secs(15 * 60);
 
 pub struct App {
     grpc: TcpListener,
     http: TcpListener,
     pool: PgPool,
+    gateway: Gateway,
+    readiness: Readiness,
     config: Config,
 }
 
@@ -20,12 +41,28 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database_url, config.db_max_connections).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let clients = Clients::connect_lazy(&config)?;
+        let readiness = Readiness::new(pool.clone(), clients.channels.clone());
+        let engine = Engine::new(
+            clients.clone(),
+            SagaLog::new(pool.clone()),
+            HOLD_DURING_PAYMENT,
+        );
+        let gateway = Gateway::new(Inner {
+            auth: Authenticator::new(&config.jwt_secret),
+            clients,
+            engine,
+            keys: Keys::new(pool.clone()),
+            payment_window: config.payment_window,
+        });
         let grpc = TcpListener::bind(config.listen_addr).await?;
         let http = TcpListener::bind(config.http_addr).await?;
         Ok(Self {
             grpc,
             http,
             pool,
+            gateway,
+            readiness,
             config,
         })
     }
@@ -45,12 +82,56 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
-        let http_shutdown = shutdown.clone();
+        let engine = self.gateway.engine.clone();
+        let recovery = worker::spawn_periodic(
+            "saga-recovery",
+            recovery::EVERY,
+            recovery::BATCH,
+            shutdown.clone(),
+            move || {
+                let engine = engine.clone();
+                async move { engine.recover_round().await }
+            },
+        );
+        let keys = self.gateway.keys.clone();
+        let purge = worker::spawn_periodic(
+            "idempotency-expiry",
+            Duration::from_secs(60),
+            1000,
+            shutdown.clone(),
+            move || {
+                let keys = keys.clone();
+                async move { Ok(usize::try_from(keys.purge_expired().await?).unwrap_or(0)) }
+            },
+        );
+        let consumer = events::spawn(
+            self.gateway.clients.clone(),
+            self.pool.clone(),
+            shutdown.clone(),
+        );
+
+        let routes = Routes::new(
+            ShopServiceServer::new(self.gateway.clone()).max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            AdminServiceServer::new(self.gateway.clone()).max_decoding_message_size(MAX_MESSAGE),
+        );
+        let grpc = shop_common::grpc::serve(
+            self.grpc,
+            routes,
+            &[
+                "shop.gateway.v1.ShopService",
+                "shop.gateway.v1.AdminService",
+            ],
+            shutdown.clone(),
+        );
+        let router = crate::http::router(self.gateway, self.readiness);
+        let http_stop = shutdown.clone();
         let http = axum::serve(self.http, router)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await });
-        let grpc = shop_common::grpc::serve(self.grpc, Routes::default(), &[], shutdown);
+            .with_graceful_shutdown(async move { http_stop.cancelled().await });
+        tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
+        let _ = tokio::join!(recovery, purge, consumer);
         grpc?;
         http?;
         Ok(())

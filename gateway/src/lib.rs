@@ -1,12 +1,31 @@
 //! The gateway is the public edge: `shop.gateway.v1.ShopService` and `AdminService` over
-//! gRPC and a REST/JSON facade, JWT auth, idempotency keys, and the checkout saga it
+//! gRPC and a REST/JSON facade, JWT auth, idempotency keys, and the checkout sagas it
 //! orchestrates over the internal services with a durable saga log.
 //!
 //! - [`config`]: settings from the environment.
-//! - [`app`]: building and serving the app.
+//! - [`app`]: building and serving the app and its background work.
+//! - [`auth`]: JWT callers and roles.
+//! - [`clients`]: internal calls with deadlines and retries.
+//! - [`api`]: the public services.
+//! - [`saga`]: the pay and cancel sagas, their log and recovery.
+//! - [`idempotency`]: idempotency keys.
+//! - [`events`]: following delivery events (automatic receipt).
+//! - [`http`]: the REST facade.
+//! - [`readiness`]: the readiness check behind `/readyz`.
 
+// First: its `call!` macro is used by the modules below.
+#[macro_use]
+pub mod clients;
+
+pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
+pub mod events;
+pub mod http;
+pub mod idempotency;
+pub mod readiness;
+pub mod saga;
 
 pub use app::App;
 pub use config::Config;

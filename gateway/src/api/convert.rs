@@ -1,0 +1,96 @@
+//! Internal messages -> public messages, and renaming field paths in violations so a
+//! client sees the names of the request it sent.
+
+use shop_common::status;
+use shop_proto::{gateway as public, order};
+use tonic::{Code, Status};
+
+use crate::saga::{self, log::SagaRecord};
+
+/// A public order from order-svc's record (payment and delivery filled in by compose).
+pub fn order(o: order::Order) -> public::Order {
+    public::Order {
+        id: o.id,
+        user_id: o.user_id,
+        status: o.status,
+        lines: o.lines,
+        total_amount: o.total_amount,
+        discount_amount: o.discount_amount,
+        paid_amount: o.paid_amount,
+        created_at: o.created_at,
+        expires_at: o.expires_at,
+        payment: None,
+        delivery: None,
+        last_error: o.last_error,
+        held_delivery: None,
+        updated_at: o.updated_at,
+    }
+}
+
+pub fn saga(record: SagaRecord) -> public::Saga {
+    let s = record.saga;
+    let state = match s.state {
+        saga::State::Running => public::SagaState::Running,
+        saga::State::Compensating => public::SagaState::Compensating,
+        saga::State::Completed => public::SagaState::Completed,
+        saga::State::Compensated => public::SagaState::Compensated,
+        saga::State::Stuck => public::SagaState::Stuck,
+    };
+    public::Saga {
+        id: s.id.to_string(),
+        order_id: s.order_id.to_string(),
+        kind: s.kind.as_str().to_owned(),
+        state: state as i32,
+        step: format!("{}:{}", s.step.as_str(), s.phase.as_str()),
+        attempts: s.attempts,
+        last_error: s.last_error,
+        created_at: Some(shop_common::time::to_timestamp(record.created_at)),
+        updated_at: Some(shop_common::time::to_timestamp(record.updated_at)),
+    }
+}
+
+pub fn saga_state(state: public::SagaState) -> Option<saga::State> {
+    match state {
+        public::SagaState::Unspecified => None,
+        public::SagaState::Running => Some(saga::State::Running),
+        public::SagaState::Compensating => Some(saga::State::Compensating),
+        public::SagaState::Completed => Some(saga::State::Completed),
+        public::SagaState::Compensated => Some(saga::State::Compensated),
+        public::SagaState::Stuck => Some(saga::State::Stuck),
+    }
+}
+
+/// Renames the field paths of a VALIDATION_FAILED status (`from` prefix -> `to`);
+/// other statuses pass unchanged.
+pub fn rename_fields(status: Status, from: &str, to: &str) -> Status {
+    if status.code() != Code::InvalidArgument {
+        return status;
+    }
+    let violations = status::violations(&status);
+    if violations.is_empty() {
+        return status;
+    }
+    let renamed: Vec<(String, String)> = violations
+        .into_iter()
+        .map(|(field, description)| match field.strip_prefix(from) {
+            Some(rest) => (format!("{to}{rest}"), description),
+            None => (field, description),
+        })
+        .collect();
+    status::validation(&renamed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violation_paths_are_renamed() {
+        let status = status::validation(&[("lines[2].quantity".into(), "must be 1..=1000".into())]);
+        let renamed = rename_fields(status, "lines", "items");
+        assert_eq!(
+            status::violations(&renamed),
+            vec![("items[2].quantity".into(), "must be 1..=1000".into())]
+        );
+    }
+}

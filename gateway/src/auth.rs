@@ -1,0 +1,198 @@
+//! Who is calling: HS256 JWTs with `sub` (user UUID), `role` (`user` | `admin`) and a
+//! required `exp`, read from `authorization: Bearer <JWT>` in gRPC metadata or the HTTP
+//! header (the REST facade turns headers into metadata, so both faces share this).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use shop_common::status;
+use shop_proto::common::ErrorReason;
+use tonic::{Code, Status, metadata::MetadataMap};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Admins act on any order; users only on their own.
+    pub fn may_see(&self, owner: Uuid) -> bool {
+        self.role == Role::Admin || self.user_id == owner
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: Role,
+    exp: u64,
+}
+
+/// Verifies and mints tokens with one secret.
+#[derive(Clone)]
+pub struct Authenticator {
+    decoding: DecodingKey,
+    encoding: EncodingKey,
+    validation: Validation,
+}
+
+impl Authenticator {
+    pub fn new(secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.validate_aud = false;
+        Self {
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            validation,
+        }
+    }
+
+    /// The caller of a request, any role.
+    pub fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+        let header = metadata
+            .get("authorization")
+            .ok_or_else(|| unauthenticated("missing authorization: Bearer <token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| unauthenticated("authorization must be: Bearer <token>"))?;
+        let data = jsonwebtoken::decode::<Claims>(token.trim(), &self.decoding, &self.validation)
+            .map_err(|err| match err.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => unauthenticated("token expired"),
+            _ => unauthenticated("invalid token"),
+        })?;
+        let user_id = Uuid::try_parse(&data.claims.sub)
+            .map_err(|_| unauthenticated("token sub must be a user UUID"))?;
+        Ok(Caller {
+            user_id,
+            role: data.claims.role,
+        })
+    }
+
+    /// The caller, who must be an admin.
+    pub fn admin(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+        let caller = self.caller(metadata)?;
+        if caller.role != Role::Admin {
+            return Err(status::error(
+                Code::PermissionDenied,
+                ErrorReason::PermissionDenied,
+                "this call needs the admin role",
+            ));
+        }
+        Ok(caller)
+    }
+
+    /// A signed token for `user_id` with `role`, valid for `ttl`.
+    pub fn mint(&self, user_id: Uuid, role: Role, ttl: Duration) -> anyhow::Result<String> {
+        let exp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + ttl.as_secs();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            role,
+            exp,
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+}
+
+fn unauthenticated(message: &str) -> Status {
+    status::error(Code::Unauthenticated, ErrorReason::Unauthenticated, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(token: &str) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        m.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        m
+    }
+
+    #[test]
+    fn minted_token_authenticates() {
+        let auth = Authenticator::new("a-secret-of-sixteen+");
+        let user = Uuid::new_v4();
+        let token = auth
+            .mint(user, Role::User, Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(
+            auth.caller(&metadata(&token)).unwrap(),
+            Caller {
+                user_id: user,
+                role: Role::User
+            }
+        );
+        assert_eq!(
+            auth.admin(&metadata(&token)).unwrap_err().code(),
+            Code::PermissionDenied
+        );
+    }
+
+    #[test]
+    fn forged_missing_and_expired_tokens_are_refused() {
+        let auth = Authenticator::new("a-secret-of-sixteen+");
+        let forger = Authenticator::new("another-secret-16++");
+        let forged = forger
+            .mint(Uuid::new_v4(), Role::Admin, Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(
+            auth.caller(&metadata(&forged)).unwrap_err().code(),
+            Code::Unauthenticated
+        );
+        assert_eq!(
+            auth.caller(&MetadataMap::new()).unwrap_err().code(),
+            Code::Unauthenticated
+        );
+
+        let expired = Claims {
+            sub: Uuid::new_v4().to_string(),
+            role: Role::User,
+            exp: 1_000,
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &auth.encoding).unwrap();
+        let err = auth.caller(&metadata(&token)).unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        assert_eq!(err.message(), "token expired");
+    }
+
+    #[test]
+    fn token_without_exp_is_refused() {
+        #[derive(Serialize)]
+        struct NoExp {
+            sub: String,
+            role: Role,
+        }
+        let auth = Authenticator::new("a-secret-of-sixteen+");
+        let claims = NoExp {
+            sub: Uuid::new_v4().to_string(),
+            role: Role::Admin,
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).unwrap();
+        assert_eq!(
+            auth.caller(&metadata(&token)).unwrap_err().code(),
+            Code::Unauthenticated
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Typed clients of the internal services, and how every internal call is made: with a
+//! deadline taken from the caller's remaining budget, bounded retries with jittered
+//! backoff on UNAVAILABLE / DEADLINE_EXCEEDED, and errors cleaned for the public face.
+
+use std::{future::Future, time::Duration};
+
+use rand::Rng;
+use shop_common::{auth::BearerToken, status};
+use shop_proto::{
+    common::ErrorReason, delivery::delivery_service_client::DeliveryServiceClient,
+    order::order_service_client::OrderServiceClient,
+    payment::payment_service_client::PaymentServiceClient,
+};
+use tokio::time::Instant;
+use tonic::{
+    Code, Status, metadata::MetadataMap, service::interceptor::InterceptedService,
+    transport::Channel,
+};
+
+use crate::Config;
+
+type Intercepted = InterceptedService<Channel, BearerToken>;
+
+/// Longest single internal call, whatever the budget.
+const PER_CALL: Duration = Duration::from_secs(3);
+/// Budget of a public request that sets no `grpc-timeout`.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Clients {
+    pub order: OrderServiceClient<Intercepted>,
+    pub payment: PaymentServiceClient<Intercepted>,
+    pub delivery: DeliveryServiceClient<Intercepted>,
+    /// The raw channels, for health probes.
+    pub channels: Vec<(&'static str, Channel)>,
+}
+
+impl Clients {
+    /// Channels connect on first use and reconnect by themselves, so the gateway starts
+    /// (and reports not-ready) while a service is down.
+    pub fn connect_lazy(config: &Config) -> anyhow::Result<Self> {
+        let token = BearerToken::new(config.internal_token.as_deref())?;
+        let order = channel(&config.order_svc_url)?;
+        let payment = channel(&config.payment_svc_url)?;
+        let delivery = channel(&config.delivery_svc_url)?;
+        Ok(Self {
+            order: OrderServiceClient::with_interceptor(order.clone(), token.clone()),
+            payment: PaymentServiceClient::with_interceptor(payment.clone(), token.clone()),
+            delivery: DeliveryServiceClient::with_interceptor(delivery.clone(), token),
+            channels: vec![
+                ("order-svc", order),
+                ("payment-svc", payment),
+                ("delivery-svc", delivery),
+            ],
+        })
+    }
+}
+
+fn channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Channel::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(1))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
+
+/// The point in time by which a public request must be answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    pub fn after(budget: Duration) -> Self {
+        Self(Instant::now() + budget)
+    }
+
+    /// The caller's `grpc-timeout`, capped by [`DEFAULT_BUDGET`] x 3, else the default.
+    pub fn from_metadata(metadata: &MetadataMap) -> Self {
+        let budget = metadata
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout)
+            .map_or(DEFAULT_BUDGET, |t| t.min(DEFAULT_BUDGET * 3));
+        Self::after(budget)
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+
+    /// Time for the next call: what is left, at most [`PER_CALL`].
+    fn next_call(&self) -> Duration {
+        self.remaining().min(PER_CALL)
+    }
+}
+
+/// `grpc-timeout` is digits and a unit: H, M, S, m (ms), u (us), n (ns).
+fn parse_grpc_timeout(raw: &str) -> Option<Duration> {
+    let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.checked_mul(3600)?),
+        "M" => Duration::from_secs(n.checked_mul(60)?),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// A request carrying its deadline as `grpc-timeout`.
+pub fn timed<T>(message: T, timeout: Duration) -> tonic::Request<T> {
+    let mut request = tonic::IntoRequest::into_request(message);
+    request.set_timeout(timeout);
+    request
+}
+
+/// The closure [`once`] and [`retry`] take: one call of `$method` on a clone of
+/// `$client` (tonic clients are cheap handles) with a clone of `$message`.
+macro_rules! call {
+    ($client:expr, $method:ident, $message:expr) => {
+        |timeout| {
+            let mut client = $client.clone();
+            let request = $crate::clients::timed($message.clone(), timeout);
+            async move { client.$method(request).await }
+        }
+    };
+}
+
+/// Whether an outcome is unknown: the call may or may not have taken effect.
+pub fn is_ambiguous(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown
+    )
+}
+
+/// Makes one internal call within the deadline. `call` gets the timeout to put on the
+/// request (it travels as `grpc-timeout`, so the service stops when we stop waiting).
+pub async fn once<T, F, Fut>(deadline: Deadline, what: &'static str, call: F) -> Result<T, Status>
+where
+    F: FnOnce(Duration) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    let timeout = deadline.next_call();
+    if timeout.is_zero() {
+        return Err(Status::deadline_exceeded(format!(
+            "no time left to call {what}"
+        )));
+    }
+    match tokio::time::timeout(timeout, call(timeout)).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(status),
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "{what} did not answer in {timeout:?}"
+        ))),
+    }
+}
+
+/// Like [`once`], retried on ambiguous failures with full-jitter exponential backoff
+/// (50 ms doubling to 1 s) while the budget lasts, at most `attempts` times. Only for
+/// idempotent calls: every internal RPC the saga makes is.
+pub async fn retry<T, F, Fut>(
+    deadline: Deadline,
+    attempts: u32,
+    what: &'static str,
+    mut call: F,
+) -> Result<T, Status>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match once(deadline, what, &mut call).await {
+            Err(status) if is_ambiguous(&status) && attempt < attempts => {
+                let cap = Duration::from_millis(50u64.saturating_mul(1 << attempt.min(5)))
+                    .min(Duration::from_secs(1));
+                let pause = rand::rng().random_range(Duration::ZERO..=cap);
+                if pause >= deadline.remaining() {
+                    return Err(status);
+                }
+                tracing::debug!(call = what, attempt, code = ?status.code(), "retrying");
+                tokio::time::sleep(pause).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What a public client may see of an internal failure: business errors pass through
+/// with their reason; transport and internal failures are logged and made generic.
+pub fn public(what: &str, status: Status) -> Status {
+    match status.code() {
+        Code::InvalidArgument
+        | Code::FailedPrecondition
+        | Code::NotFound
+        | Code::Aborted
+        | Code::AlreadyExists
+        | Code::OutOfRange
+        | Code::ResourceExhausted => status,
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+            tracing::warn!(dependency = what, code = ?status.code(), message = status.message(), "dependency failed");
+            let code = if status.code() == Code::DeadlineExceeded {
+                Code::DeadlineExceeded
+            } else {
+                Code::Unavailable
+            };
+            status::error(
+                code,
+                ErrorReason::Unavailable,
+                format!("{what} is unavailable, try again"),
+            )
+        }
+        _ => {
+            tracing::error!(dependency = what, code = ?status.code(), message = status.message(), "dependency error");
+            status::error(Code::Internal, ErrorReason::Internal, "internal error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_units() {
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_grpc_timeout("x"), None);
+        assert_eq!(parse_grpc_timeout(""), None);
+    }
+
+    #[tokio::test]
+    async fn retry_stops_at_the_attempt_limit() {
+        let mut calls = 0;
+        let result: Result<(), Status> =
+            retry(Deadline::after(Duration::from_secs(5)), 3, "test", |_| {
+                calls += 1;
+                async { Err(Status::unavailable("down")) }
+            })
+            .await;
+        assert_eq!(result.unwrap_err().code(), Code::Unavailable);
+        assert_eq!(calls, 3);
+    }
+
+    #[tokio::test]
+    async fn business_errors_are_not_retried() {
+        let mut calls = 0;
+        let result: Result<(), Status> =
+            retry(Deadline::after(Duration::from_secs(5)), 5, "test", |_| {
+                calls += 1;
+                async { Err(Status::failed_precondition("no")) }
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1);
+    }
+}

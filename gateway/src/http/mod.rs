@@ -1,0 +1,10 @@
+//! The REST facade (DESIGN.md "REST facade"): the pinned paths over the same
+//! `ShopService` / `AdminService` implementations as gRPC, with the same messages in
+//! their proto3 JSON form. Headers become gRPC metadata, so `Authorization` and
+//! `Idempotency-Key` mean exactly what they mean over gRPC.
+
+pub mod error;
+pub mod json;
+mod routes;
+
+pub use routes::router;

@@ -1,0 +1,215 @@
+//! Idempotency keys of public calls, like Stripe's: the same key (per user) with the
+//! same request returns the same order; the same key with another request is
+//! IDEMPOTENCY_KEY_REUSED; a key whose first request is still running is
+//! IDEMPOTENCY_KEY_IN_USE. Keys live 24 h.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use shop_common::status;
+use shop_proto::common::ErrorReason;
+use sqlx::PgPool;
+use tonic::{Code, Status, metadata::MetadataMap};
+use uuid::Uuid;
+
+/// How long a key is remembered.
+pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long a first request owns its key before a retry may take over (it crashed).
+const LOCK: Duration = Duration::from_secs(30);
+const MAX_KEY_LEN: usize = 255;
+
+/// What to do with a request that carries a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// First use: run it for this order id.
+    Fresh(Uuid),
+    /// Seen before and finished: answer with this order as it is now.
+    Finished(Uuid),
+    /// Seen before, abandoned mid-way: run it again (every step is idempotent).
+    Resume(Uuid),
+}
+
+impl Claim {
+    pub fn order_id(self) -> Uuid {
+        match self {
+            Claim::Fresh(id) | Claim::Finished(id) | Claim::Resume(id) => id,
+        }
+    }
+}
+
+/// The `idempotency-key` of a request, if any; malformed keys are refused.
+pub fn key(metadata: &MetadataMap) -> Result<Option<String>, Status> {
+    let Some(raw) = metadata.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = raw.to_str().map(str::trim).unwrap_or_default();
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(status::validation(&[(
+            "idempotency-key".into(),
+            format!("must be 1..={MAX_KEY_LEN} printable ASCII characters"),
+        )]));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// A digest of the operation and its request, to tell a retry from a reuse.
+pub fn fingerprint(operation: &str, request: &impl prost::Message) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(operation.as_bytes());
+    hasher.update([0]);
+    hasher.update(request.encode_to_vec());
+    hasher.finalize().to_vec()
+}
+
+#[derive(Clone)]
+pub struct Keys {
+    pool: PgPool,
+}
+
+impl Keys {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Claims `key` for `user` and this request; `order_id` is used on first use.
+    pub async fn claim(
+        &self,
+        user: Uuid,
+        key: &str,
+        operation: &str,
+        fingerprint: &[u8],
+        order_id: Uuid,
+    ) -> Result<Claim, Status> {
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, order_id, state, locked_until, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, 'IN_PROGRESS', now() + $6, now() + $7) \
+             ON CONFLICT (user_id, key) DO UPDATE \
+               SET operation = EXCLUDED.operation, request_hash = EXCLUDED.request_hash, order_id = EXCLUDED.order_id, \
+                   state = 'IN_PROGRESS', locked_until = EXCLUDED.locked_until, created_at = now(), \
+                   expires_at = EXCLUDED.expires_at \
+               WHERE idempotency_keys.expires_at < now() \
+             RETURNING order_id",
+        )
+        .bind(user)
+        .bind(key)
+        .bind(operation)
+        .bind(fingerprint)
+        .bind(order_id)
+        .bind(LOCK)
+        .bind(KEY_TTL)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_down)?;
+        if let Some(id) = inserted {
+            return Ok(Claim::Fresh(id));
+        }
+
+        // The key is live: same request? finished? still running?
+        let row: Option<(String, Vec<u8>, Uuid, String, bool)> = sqlx::query_as(
+            "SELECT operation, request_hash, order_id, state, locked_until > now() FROM idempotency_keys \
+             WHERE user_id = $1 AND key = $2",
+        )
+        .bind(user)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_down)?;
+        let Some((op, hash, existing, state, locked)) = row else {
+            return Err(in_use());
+        };
+        if op != operation || hash != fingerprint {
+            return Err(status::error(
+                Code::FailedPrecondition,
+                ErrorReason::IdempotencyKeyReused,
+                "this idempotency key was used with a different request",
+            ));
+        }
+        if state == "DONE" {
+            return Ok(Claim::Finished(existing));
+        }
+        if locked {
+            return Err(in_use());
+        }
+        // Abandoned: take it over, unless another retry just did.
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET locked_until = now() + $3 \
+             WHERE user_id = $1 AND key = $2 AND state = 'IN_PROGRESS' AND locked_until <= now()",
+        )
+        .bind(user)
+        .bind(key)
+        .bind(LOCK)
+        .execute(&self.pool)
+        .await
+        .map_err(db_down)?
+        .rows_affected();
+        if taken == 1 {
+            Ok(Claim::Resume(existing))
+        } else {
+            Err(in_use())
+        }
+    }
+
+    /// The request finished (well or with a business answer): later retries replay it.
+    pub async fn finish(&self, user: Uuid, key: &str) {
+        let result = sqlx::query(
+            "UPDATE idempotency_keys SET state = 'DONE' WHERE user_id = $1 AND key = $2",
+        )
+        .bind(user)
+        .bind(key)
+        .execute(&self.pool)
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "cannot mark idempotency key done; a retry will re-run idempotent steps");
+        }
+    }
+
+    /// The request failed before changing anything: forget the key so it can be used
+    /// again (for instance with a corrected body).
+    pub async fn forget(&self, user: Uuid, key: &str) {
+        let result = sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'IN_PROGRESS'")
+            .bind(user)
+            .bind(key)
+            .execute(&self.pool)
+            .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "cannot forget idempotency key");
+        }
+    }
+
+    /// The request stopped with an unknown outcome: a retry may take over at once.
+    pub async fn unlock(&self, user: Uuid, key: &str) {
+        let result = sqlx::query(
+            "UPDATE idempotency_keys SET locked_until = now() WHERE user_id = $1 AND key = $2",
+        )
+        .bind(user)
+        .bind(key)
+        .execute(&self.pool)
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "cannot unlock idempotency key; a retry waits for its lock");
+        }
+    }
+
+    /// Deletes expired keys; returns how many.
+    pub async fn purge_expired(&self) -> sqlx::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE ctid IN \
+             (SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT 1000)",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn in_use() -> Status {
+    status::error(
+        Code::Aborted,
+        ErrorReason::IdempotencyKeyInUse,
+        "a request with this idempotency key is still running; retry later",
+    )
+}
+
+fn db_down(err: sqlx::Error) -> Status {
+    status::unavailable("the gateway database", &err)
+}

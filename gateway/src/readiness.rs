@@ -1,0 +1,63 @@
+//! `/readyz`: the gateway is ready when its database and the three services answer.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use serde::Serialize;
+use sqlx::PgPool;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct Readiness {
+    pool: PgPool,
+    services: Vec<(&'static str, Channel)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub ready: bool,
+    pub checks: BTreeMap<&'static str, String>,
+}
+
+impl Readiness {
+    pub fn new(pool: PgPool, services: Vec<(&'static str, Channel)>) -> Self {
+        Self { pool, services }
+    }
+
+    pub async fn check(&self) -> Report {
+        let mut checks = BTreeMap::new();
+        let db =
+            tokio::time::timeout(PROBE_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await;
+        checks.insert("database", verdict(matches!(db, Ok(Ok(_))), "unreachable"));
+        let probes = self.services.iter().map(|(name, channel)| async move {
+            let mut client = HealthClient::new(channel.clone());
+            let answer = tokio::time::timeout(
+                PROBE_TIMEOUT,
+                client.check(HealthCheckRequest {
+                    service: String::new(),
+                }),
+            )
+            .await;
+            let serving =
+                matches!(&answer, Ok(Ok(r)) if r.get_ref().status() == ServingStatus::Serving);
+            (*name, verdict(serving, "not serving"))
+        });
+        checks.extend(futures::future::join_all(probes).await);
+        Report {
+            ready: checks.values().all(|v| v == "ok"),
+            checks,
+        }
+    }
+}
+
+fn verdict(ok: bool, problem: &str) -> String {
+    if ok {
+        "ok".to_owned()
+    } else {
+        problem.to_owned()
+    }
+}
