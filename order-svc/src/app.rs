@@ -2,12 +2,16 @@
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, db};
+use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db};
+use shop_proto::order::order_service_server::OrderServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::Config;
+use crate::{Config, grpc::OrderApi, sweeper};
+
+/// The gRPC service this app serves, as health and reflection report it.
+pub const SERVICE_NAME: &str = "shop.order.v1.OrderService";
 
 pub struct App {
     listener: TcpListener,
@@ -41,7 +45,24 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let routes = Routes::default();
-        shop_common::grpc::serve(self.listener, routes, &[], shutdown).await
+        let sweeper = sweeper::spawn(self.pool.clone(), self.config.sweep_every, shutdown.clone());
+        let api = OrderApi::new(self.pool.clone(), shutdown.clone());
+        let server = OrderServiceServer::with_interceptor(
+            api,
+            InternalAuth::new(self.config.internal_token.clone()),
+        );
+        let served = shop_common::grpc::serve(
+            self.listener,
+            Routes::new(server),
+            &[SERVICE_NAME],
+            shutdown.clone(),
+        )
+        .await;
+        // The sweeper stops on the same token; wait so no round outlives the app.
+        shutdown.cancel();
+        if let Err(err) = sweeper.await {
+            tracing::warn!(error = %err, "expiry sweeper ended abnormally");
+        }
+        served
     }
 }

@@ -1,0 +1,102 @@
+//! The one error type of order-svc and its single mapping to a gRPC status.
+
+use shop_common::status;
+use shop_proto::common::ErrorReason;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+use crate::domain::Refusal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: `(field, description)` pairs. Nothing was changed.
+    #[error("invalid request")]
+    Invalid(Vec<(String, String)>),
+    #[error("product {0} not found")]
+    ProductNotFound(Uuid),
+    #[error("order {0} not found")]
+    OrderNotFound(Uuid),
+    #[error("{0}")]
+    OutOfStock(String),
+    #[error("order {0} already exists for another user")]
+    OrderIdTaken(Uuid),
+    /// ReserveStock after ReleaseStock of the same saga (a hanging reserve).
+    #[error("stock of order {order_id} for saga {saga_id} was already released; reserve refused")]
+    ReservationReleased { order_id: Uuid, saga_id: Uuid },
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("{context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![(field.into(), description.into())])
+    }
+
+    pub fn internal(context: &'static str, source: impl Into<anyhow::Error>) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        if shop_common::db::is_unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::internal("database query failed", err)
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        use Code::{Aborted, FailedPrecondition, NotFound};
+        let message = err.to_string();
+        match err {
+            Error::Invalid(violations) => status::validation(&violations),
+            Error::ProductNotFound(_) => {
+                status::error(NotFound, ErrorReason::ProductNotFound, message)
+            }
+            Error::OrderNotFound(_) => status::error(NotFound, ErrorReason::OrderNotFound, message),
+            Error::OutOfStock(_) => {
+                status::error(FailedPrecondition, ErrorReason::OutOfStock, message)
+            }
+            Error::OrderIdTaken(_) => {
+                status::error(Aborted, ErrorReason::IdempotencyKeyReused, message)
+            }
+            Error::ReservationReleased { .. } => {
+                status::error(Aborted, ErrorReason::InvalidState, message)
+            }
+            Error::Refused(refusal) => {
+                let (code, reason) = refusal_code(refusal);
+                status::error(code, reason, message)
+            }
+            Error::Unavailable(source) => status::unavailable("the order database", &source),
+            Error::Internal { context, source } => status::internal(context, source.as_ref()),
+        }
+    }
+}
+
+fn refusal_code(refusal: Refusal) -> (Code, ErrorReason) {
+    use Code::{Aborted, FailedPrecondition};
+    match refusal {
+        Refusal::Expired => (FailedPrecondition, ErrorReason::OrderExpired),
+        Refusal::NotPayable(_) => (FailedPrecondition, ErrorReason::OrderNotPayable),
+        Refusal::NotCancellable(_) => (FailedPrecondition, ErrorReason::OrderNotCancellable),
+        Refusal::HeldByAnotherSaga => (Aborted, ErrorReason::PaymentInProgress),
+        Refusal::SagaAborted => (Aborted, ErrorReason::InvalidState),
+        Refusal::AlreadyPaid | Refusal::StockStillReserved | Refusal::Illegal { .. } => {
+            (FailedPrecondition, ErrorReason::InvalidState)
+        }
+    }
+}

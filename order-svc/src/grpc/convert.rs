@@ -1,0 +1,271 @@
+//! The only place proto types meet domain types: request validation into domain
+//! inputs (collecting every field violation) and domain values into proto messages.
+
+use chrono::{DateTime, Utc};
+use shop_common::{
+    time::{from_timestamp, to_timestamp},
+    validate::Violations,
+};
+use shop_proto::{common as pbc, order as pb};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        Command, Order, OrderStatus, Product,
+        lifecycle::PaymentRecord,
+        order::{LineRequest, MAX_LINES, MAX_QUANTITY, NewOrder},
+        page::{self, OrderCursor},
+        product::{NewProduct, ProductName},
+    },
+    error::Error,
+    store::events::EventRow,
+};
+
+/// Longest reason kept in `last_error` / `cancel_reason`, in characters. Longer
+/// reasons are cut rather than refused: a compensation must not fail on its wording.
+const MAX_REASON_CHARS: usize = 500;
+
+fn finish(violations: Violations) -> Result<(), Error> {
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(violations.list().to_vec()))
+    }
+}
+
+/// A required UUID field on its own.
+pub fn uuid(field: &str, raw: &str) -> Result<Uuid, Error> {
+    let mut v = Violations::new();
+    let id = v.uuid(field, raw);
+    finish(v)?;
+    id.ok_or_else(|| Error::invalid(field, "is required"))
+}
+
+/// `order_id` and `saga_id`, both required.
+pub fn order_and_saga(order_id: &str, saga_id: &str) -> Result<(Uuid, Uuid), Error> {
+    let mut v = Violations::new();
+    let order = v.uuid("order_id", order_id);
+    let saga = v.uuid("saga_id", saga_id);
+    finish(v)?;
+    order
+        .zip(saga)
+        .ok_or_else(|| Error::invalid("order_id", "is required"))
+}
+
+pub fn reason(raw: &str) -> String {
+    raw.trim().chars().take(MAX_REASON_CHARS).collect()
+}
+
+pub fn new_product(req: &pb::CreateProductRequest) -> Result<NewProduct, Error> {
+    let mut v = Violations::new();
+    let name = ProductName::parse(&req.name)
+        .map_err(|problem| v.add("name", problem))
+        .ok();
+    v.check(req.price >= 0, "price", "must not be negative");
+    v.check(req.stock >= 0, "stock", "must not be negative");
+    finish(v)?;
+    let name = name.ok_or_else(|| Error::invalid("name", "is required"))?;
+    Ok(NewProduct {
+        name,
+        price: req.price,
+        stock: req.stock,
+    })
+}
+
+pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<(Uuid, i32), Error> {
+    let mut v = Violations::new();
+    let id = v.uuid("product_id", &req.product_id);
+    v.check(req.delta != 0, "delta", "must not be zero");
+    finish(v)?;
+    let id = id.ok_or_else(|| Error::invalid("product_id", "is required"))?;
+    Ok((id, req.delta))
+}
+
+/// Page size and the position after which to list products.
+pub fn product_page(req: &pb::ListProductsRequest) -> Result<(i64, Option<Uuid>), Error> {
+    let mut v = Violations::new();
+    let size = page::page_size(req.page_size)
+        .map_err(|p| v.add("page_size", p))
+        .ok();
+    let after = match req.page_token.as_str() {
+        "" => None,
+        raw => page::parse_product_token(raw)
+            .map_err(|p| v.add("page_token", p))
+            .ok(),
+    };
+    finish(v)?;
+    Ok((size.unwrap_or(page::DEFAULT_PAGE_SIZE), after))
+}
+
+pub fn order_page(req: &pb::ListOrdersRequest) -> Result<(Uuid, i64, Option<OrderCursor>), Error> {
+    let mut v = Violations::new();
+    let user = v.uuid("user_id", &req.user_id);
+    let size = page::page_size(req.page_size)
+        .map_err(|p| v.add("page_size", p))
+        .ok();
+    let after = match req.page_token.as_str() {
+        "" => None,
+        raw => page::parse_order_token(raw)
+            .map_err(|p| v.add("page_token", p))
+            .ok(),
+    };
+    finish(v)?;
+    let user = user.ok_or_else(|| Error::invalid("user_id", "is required"))?;
+    Ok((user, size.unwrap_or(page::DEFAULT_PAGE_SIZE), after))
+}
+
+pub fn new_order(req: &pb::CreateOrderRequest, now: DateTime<Utc>) -> Result<NewOrder, Error> {
+    let mut v = Violations::new();
+    let id = v.uuid("order_id", &req.order_id);
+    let user_id = v.uuid("user_id", &req.user_id);
+    if req.lines.is_empty() {
+        v.add("lines", "must have at least one line");
+    } else if req.lines.len() > MAX_LINES {
+        v.add("lines", format!("must have at most {MAX_LINES} lines"));
+    }
+    let mut lines = Vec::with_capacity(req.lines.len().min(MAX_LINES));
+    for (i, line) in req.lines.iter().enumerate().take(MAX_LINES) {
+        let product_id = v.uuid(format!("lines[{i}].product_id"), &line.product_id);
+        v.check(
+            (1..=MAX_QUANTITY).contains(&line.quantity),
+            format!("lines[{i}].quantity"),
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        );
+        if let Some(product_id) = product_id {
+            lines.push(LineRequest {
+                product_id,
+                quantity: line.quantity,
+            });
+        }
+    }
+    let expires_at = match req.expires_at.as_ref().map(from_timestamp) {
+        None => {
+            v.add("expires_at", "is required");
+            None
+        }
+        Some(None) => {
+            v.add("expires_at", "is not a valid time");
+            None
+        }
+        Some(Some(at)) if at <= now => {
+            v.add("expires_at", "must be in the future");
+            None
+        }
+        Some(at) => at,
+    };
+    finish(v)?;
+    match (id, user_id, expires_at) {
+        (Some(id), Some(user_id), Some(expires_at)) => Ok(NewOrder {
+            id,
+            user_id,
+            lines,
+            expires_at,
+        }),
+        _ => Err(Error::invalid("order_id", "is required")),
+    }
+}
+
+pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(Uuid, Command), Error> {
+    let mut v = Violations::new();
+    let order = v.uuid("order_id", &req.order_id);
+    let saga = v.uuid("saga_id", &req.saga_id);
+    let payment_id = v.uuid("payment_id", &req.payment_id);
+    v.check(
+        req.discount_amount >= 0,
+        "discount_amount",
+        "must not be negative",
+    );
+    v.check(req.paid_amount >= 0, "paid_amount", "must not be negative");
+    finish(v)?;
+    match (order, saga, payment_id) {
+        (Some(order), Some(saga), Some(payment_id)) => Ok((
+            order,
+            Command::MarkPaid {
+                saga,
+                payment: PaymentRecord {
+                    payment_id,
+                    discount_amount: req.discount_amount,
+                    paid_amount: req.paid_amount,
+                },
+            },
+        )),
+        _ => Err(Error::invalid("order_id", "is required")),
+    }
+}
+
+pub fn expire(req: &pb::ExpireOrderRequest) -> Result<(Uuid, Command), Error> {
+    let mut v = Violations::new();
+    let order = v.uuid("order_id", &req.order_id);
+    let saga = v.optional_uuid("saga_id", &req.saga_id);
+    finish(v)?;
+    let order = order.ok_or_else(|| Error::invalid("order_id", "is required"))?;
+    Ok((order, Command::Expire { saga }))
+}
+
+pub fn status(status: OrderStatus) -> pbc::OrderStatus {
+    match status {
+        OrderStatus::PendingPayment => pbc::OrderStatus::PendingPayment,
+        OrderStatus::PaymentInProgress => pbc::OrderStatus::PaymentInProgress,
+        OrderStatus::Paid => pbc::OrderStatus::Paid,
+        OrderStatus::Received => pbc::OrderStatus::Received,
+        OrderStatus::Cancelled => pbc::OrderStatus::Cancelled,
+        OrderStatus::Expired => pbc::OrderStatus::Expired,
+        OrderStatus::Failed => pbc::OrderStatus::Failed,
+    }
+}
+
+pub fn product(p: Product) -> pbc::Product {
+    pbc::Product {
+        id: p.id.to_string(),
+        name: p.name,
+        price: p.price,
+        stock: p.stock,
+        created_at: Some(to_timestamp(p.created_at)),
+    }
+}
+
+pub fn order(o: Order) -> pb::Order {
+    let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    pb::Order {
+        id: o.id.to_string(),
+        user_id: o.user_id.to_string(),
+        status: status(o.status).into(),
+        lines: o
+            .lines
+            .into_iter()
+            .map(|l| pbc::OrderLine {
+                product_id: l.product_id.to_string(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                name: l.name,
+            })
+            .collect(),
+        total_amount: o.total_amount,
+        discount_amount: o.discount_amount,
+        paid_amount: o.paid_amount,
+        created_at: Some(to_timestamp(o.created_at)),
+        expires_at: Some(to_timestamp(o.expires_at)),
+        updated_at: Some(to_timestamp(o.updated_at)),
+        payment_id: text(o.payment_id),
+        saga_id: text(o.saga_id),
+        last_error: o.last_error.unwrap_or_default(),
+        cancel_reason: o.cancel_reason.unwrap_or_default(),
+    }
+}
+
+pub fn event(row: EventRow) -> Result<pb::OrderEvent, Error> {
+    let parsed = OrderStatus::parse(&row.status).ok_or_else(|| {
+        Error::internal(
+            "unknown status in the outbox",
+            anyhow::anyhow!("event {} has status {:?}", row.offset, row.status),
+        )
+    })?;
+    Ok(pb::OrderEvent {
+        offset: row.offset,
+        event_id: row.event_id.to_string(),
+        order_id: row.order_id.to_string(),
+        kind: row.kind,
+        status: status(parsed).into(),
+        occurred_at: Some(to_timestamp(row.occurred_at)),
+    })
+}

@@ -1,0 +1,246 @@
+//! Creating, reading and listing orders with their lines.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        EventKind, Order, OrderLine, OrderStatus,
+        order::{NewOrder, PriceQuote, PricingError, price_lines},
+        page::OrderCursor,
+    },
+    error::Error,
+    store::events,
+};
+
+/// The columns of `orders` read into an [`OrderRow`], in a form usable in `concat!`.
+macro_rules! order_columns {
+    () => {
+        "o.id, o.user_id, o.status, o.total_amount, o.discount_amount, o.paid_amount, \
+         o.created_at, o.expires_at, o.updated_at, o.payment_id, o.saga_id, o.last_error, \
+         o.cancel_reason"
+    };
+}
+pub(crate) use order_columns;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub status: String,
+    pub total_amount: i64,
+    pub discount_amount: i64,
+    pub paid_amount: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub payment_id: Option<Uuid>,
+    pub saga_id: Option<Uuid>,
+    pub last_error: Option<String>,
+    pub cancel_reason: Option<String>,
+}
+
+impl OrderRow {
+    pub fn status(&self) -> Result<OrderStatus, Error> {
+        OrderStatus::parse(&self.status).ok_or_else(|| {
+            Error::internal(
+                "unknown order status in the database",
+                anyhow::anyhow!("order {} has status {:?}", self.id, self.status),
+            )
+        })
+    }
+
+    pub fn into_order(self, lines: Vec<OrderLine>) -> Result<Order, Error> {
+        Ok(Order {
+            status: self.status()?,
+            id: self.id,
+            user_id: self.user_id,
+            lines,
+            total_amount: self.total_amount,
+            discount_amount: self.discount_amount,
+            paid_amount: self.paid_amount,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            updated_at: self.updated_at,
+            payment_id: self.payment_id,
+            saga_id: self.saga_id,
+            last_error: self.last_error,
+            cancel_reason: self.cancel_reason,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: Uuid,
+    product_id: Uuid,
+    quantity: i32,
+    unit_price: i64,
+    name: String,
+}
+
+/// The lines of each order, in line order.
+async fn lines_of(
+    db: impl PgExecutor<'_>,
+    order_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<OrderLine>>, Error> {
+    let rows: Vec<LineRow> = sqlx::query_as(
+        "SELECT order_id, product_id, quantity, unit_price, name FROM order_lines
+         WHERE order_id = ANY($1) ORDER BY order_id, line_no",
+    )
+    .bind(order_ids)
+    .fetch_all(db)
+    .await?;
+    let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
+    for row in rows {
+        by_order.entry(row.order_id).or_default().push(OrderLine {
+            product_id: row.product_id,
+            quantity: row.quantity,
+            unit_price: row.unit_price,
+            name: row.name,
+        });
+    }
+    Ok(by_order)
+}
+
+/// Joins rows with their lines (lines never change, so reading them apart is safe).
+pub async fn with_lines(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<Order>, Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut lines = lines_of(pool, &ids).await?;
+    rows.into_iter()
+        .map(|row| {
+            let own = lines.remove(&row.id).unwrap_or_default();
+            row.into_order(own)
+        })
+        .collect()
+}
+
+pub async fn with_lines_one(pool: &PgPool, row: OrderRow) -> Result<Order, Error> {
+    let mut orders = with_lines(pool, vec![row]).await?;
+    orders.pop().ok_or_else(|| {
+        Error::internal("order vanished while reading it", anyhow::anyhow!("no row"))
+    })
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Order, Error> {
+    let row: Option<OrderRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders o WHERE o.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let row = row.ok_or(Error::OrderNotFound(id))?;
+    with_lines_one(pool, row).await
+}
+
+/// A user's orders, newest first, after `after`.
+pub async fn list_for_user(
+    pool: &PgPool,
+    user_id: Uuid,
+    after: Option<OrderCursor>,
+    limit: i64,
+) -> Result<Vec<Order>, Error> {
+    let rows: Vec<OrderRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders o WHERE o.user_id = $1
+          AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2, $3))
+          ORDER BY o.created_at DESC, o.id DESC LIMIT $4"
+    ))
+    .bind(user_id)
+    .bind(after.map(|c| c.created_at))
+    .bind(after.map(|c| c.id))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    with_lines(pool, rows).await
+}
+
+/// Creates the order with price and name snapshots and its ORDER_PLACED event, or
+/// returns the existing order when this id was already used by the same user.
+pub async fn create(pool: &PgPool, new: &NewOrder) -> Result<Order, Error> {
+    if let Some(existing) = existing(pool, new).await? {
+        return Ok(existing);
+    }
+    let mut product_ids: Vec<Uuid> = new.lines.iter().map(|l| l.product_id).collect();
+    product_ids.sort_unstable();
+    product_ids.dedup();
+    let quotes: Vec<(Uuid, String, i64)> =
+        sqlx::query_as("SELECT id, name, price FROM products WHERE id = ANY($1)")
+            .bind(&product_ids)
+            .fetch_all(pool)
+            .await?;
+    let quotes: Vec<PriceQuote> = quotes
+        .into_iter()
+        .map(|(product_id, name, price)| PriceQuote {
+            product_id,
+            name,
+            price,
+        })
+        .collect();
+    let (lines, total) = price_lines(&new.lines, &quotes).map_err(|err| match err {
+        PricingError::UnknownProduct { product_id, .. } => Error::ProductNotFound(product_id),
+        PricingError::TotalOverflow => Error::invalid("lines", "the order total is too large"),
+    })?;
+
+    let mut tx = pool.begin().await?;
+    let row: Option<OrderRow> = sqlx::query_as(concat!(
+        "INSERT INTO orders AS o (id, user_id, status, total_amount, expires_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
+        order_columns!()
+    ))
+    .bind(new.id)
+    .bind(new.user_id)
+    .bind(OrderStatus::PendingPayment.as_str())
+    .bind(total)
+    .bind(new.expires_at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        // A concurrent create with the same id won; answer as for a repeat.
+        drop(tx);
+        return existing(pool, new)
+            .await?
+            .ok_or(Error::OrderIdTaken(new.id));
+    };
+    let line_nos: Vec<i32> = (0..).take(lines.len()).collect();
+    sqlx::query(
+        "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, name)
+         SELECT $1, n, p, q, u, m
+         FROM unnest($2::int[], $3::uuid[], $4::int[], $5::bigint[], $6::text[])
+              AS t(n, p, q, u, m)",
+    )
+    .bind(new.id)
+    .bind(&line_nos)
+    .bind(lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    events::append(
+        &mut tx,
+        &[new.id],
+        EventKind::Placed,
+        OrderStatus::PendingPayment,
+    )
+    .await?;
+    tx.commit().await?;
+    row.into_order(lines)
+}
+
+/// The order already stored under `new.id`: returned for the same user, refused for
+/// another one.
+async fn existing(pool: &PgPool, new: &NewOrder) -> Result<Option<Order>, Error> {
+    match get(pool, new.id).await {
+        Ok(order) if order.user_id == new.user_id => Ok(Some(order)),
+        Ok(_) => Err(Error::OrderIdTaken(new.id)),
+        Err(Error::OrderNotFound(_)) => Ok(None),
+        Err(err) => Err(err),
+    }
+}

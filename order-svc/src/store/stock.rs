@@ -1,0 +1,155 @@
+//! ReserveStock and ReleaseStock: the stock movements of the pay saga and their fence
+//! (`stock_reservations`, one row per order and saga, in the same transaction).
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{
+    domain::{OrderStatus, lifecycle},
+    error::Error,
+};
+
+/// Takes the stock of every line of the order for `saga`, all or nothing.
+/// A repeat after success is a success; a reserve after the release is refused.
+pub async fn reserve(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    // FOR SHARE keeps the order's status fixed until we commit.
+    let order: Option<(String, Option<Uuid>)> =
+        sqlx::query_as("SELECT status, saga_id FROM orders WHERE id = $1 FOR SHARE")
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (status, holder) = order.ok_or(Error::OrderNotFound(order_id))?;
+
+    // Claiming the fence first makes a concurrent reserve or release of the same
+    // saga wait for us, then see our row.
+    let claimed: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO stock_reservations (order_id, saga_id, state, reserved_at)
+         VALUES ($1, $2, 'RESERVED', now())
+         ON CONFLICT (order_id, saga_id) DO NOTHING RETURNING 1",
+    )
+    .bind(order_id)
+    .bind(saga)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if claimed.is_none() {
+        return match fence_state(&mut tx, order_id, saga).await?.as_deref() {
+            Some("RESERVED") => Ok(()),
+            _ => Err(Error::ReservationReleased {
+                order_id,
+                saga_id: saga,
+            }),
+        };
+    }
+    let status = OrderStatus::parse(&status)
+        .ok_or_else(|| Error::internal("unknown order status", anyhow::anyhow!("{status:?}")))?;
+    lifecycle::may_reserve(status, holder, saga)?;
+
+    for (product_id, quantity) in quantities(&mut tx, order_id).await? {
+        let taken: Option<i32> = sqlx::query_scalar(
+            "UPDATE products SET stock = stock - $2, updated_at = now()
+             WHERE id = $1 AND stock >= $2 RETURNING stock",
+        )
+        .bind(product_id)
+        .bind(quantity)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if taken.is_none() {
+            // Roll back every line taken so far before explaining.
+            drop(tx);
+            return Err(shortage(pool, product_id, quantity).await);
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts back what `reserve` took for `saga`, once. Returns whether this call did it.
+/// Before any reserve it leaves a RELEASED tombstone, which refuses a late reserve.
+pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, Error> {
+    let mut tx = pool.begin().await?;
+    let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if known.is_none() {
+        return Err(Error::OrderNotFound(order_id));
+    }
+    let tombstone: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO stock_reservations (order_id, saga_id, state, released_at)
+         VALUES ($1, $2, 'RELEASED', now())
+         ON CONFLICT (order_id, saga_id) DO NOTHING RETURNING 1",
+    )
+    .bind(order_id)
+    .bind(saga)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if tombstone.is_some() {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let flipped: Option<i32> = sqlx::query_scalar(
+        "UPDATE stock_reservations SET state = 'RELEASED', released_at = now()
+         WHERE order_id = $1 AND saga_id = $2 AND state = 'RESERVED' RETURNING 1",
+    )
+    .bind(order_id)
+    .bind(saga)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if flipped.is_none() {
+        return Ok(false);
+    }
+    for (product_id, quantity) in quantities(&mut tx, order_id).await? {
+        sqlx::query("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1")
+            .bind(product_id)
+            .bind(quantity)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Quantity per product over all lines, in product-id order: every transaction takes
+/// product rows in the same order, so two reserves cannot deadlock.
+async fn quantities(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<(Uuid, i32)>, Error> {
+    let rows = sqlx::query_as(
+        "SELECT product_id, sum(quantity)::integer FROM order_lines
+         WHERE order_id = $1 GROUP BY product_id ORDER BY product_id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
+}
+
+async fn fence_state(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+    saga: Uuid,
+) -> Result<Option<String>, Error> {
+    let state = sqlx::query_scalar(
+        "SELECT state FROM stock_reservations WHERE order_id = $1 AND saga_id = $2",
+    )
+    .bind(order_id)
+    .bind(saga)
+    .fetch_optional(conn)
+    .await?;
+    Ok(state)
+}
+
+/// OUT_OF_STOCK naming the product that is short.
+async fn shortage(pool: &PgPool, product_id: Uuid, wanted: i32) -> Error {
+    let found: Result<Option<(String, i32)>, sqlx::Error> =
+        sqlx::query_as("SELECT name, stock FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(pool)
+            .await;
+    match found {
+        Ok(Some((name, stock))) => Error::OutOfStock(format!(
+            "product {product_id} ({name}) is out of stock: {stock} left, {wanted} wanted"
+        )),
+        Ok(None) => Error::OutOfStock(format!("product {product_id} is out of stock")),
+        Err(err) => err.into(),
+    }
+}
