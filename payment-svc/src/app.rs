@@ -1,13 +1,18 @@
-//! Building and running payment-svc: pool, migrations, listener, gRPC routes, workers.
+//! Building and running payment-svc: pool, migrations, listener, gRPC routes. It has
+//! no background workers: every change happens inside a call.
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, db};
+use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db};
+use shop_proto::payment::payment_service_server::PaymentServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::Config;
+use crate::{Config, grpc::PaymentApi};
+
+/// The full name health reports SERVING and reflection lists.
+pub const SERVICE_NAME: &str = "shop.payment.v1.PaymentService";
 
 pub struct App {
     listener: TcpListener,
@@ -41,7 +46,12 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let routes = Routes::default();
-        shop_common::grpc::serve(self.listener, routes, &[], shutdown).await
+        let api = PaymentApi::new(self.pool);
+        let server = PaymentServiceServer::with_interceptor(
+            api,
+            InternalAuth::new(self.config.internal_token.clone()),
+        );
+        let routes = Routes::new(server);
+        shop_common::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown).await
     }
 }

@@ -9,7 +9,7 @@ pub struct Config {
     /// gRPC address (`LISTEN_ADDR`, default 127.0.0.1:50052).
     pub listen_addr: SocketAddr,
     pub database_url: String,
-    /// Required bearer token on every OrderService call, when set.
+    /// Required bearer token on every PaymentService call, when set.
     pub internal_token: Option<String>,
     pub db_max_connections: u32,
 }

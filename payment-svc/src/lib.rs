@@ -3,9 +3,17 @@
 //!
 //! - [`config`]: settings from the environment.
 //! - [`app`]: building and serving the app.
+//! - [`domain`]: wallets, coupons, payments and their rules (no transport, no SQL).
+//! - [`store`]: all SQL, including the one-transaction Charge and Refund saga steps.
+//! - [`grpc`]: the `PaymentService` implementation and proto conversions.
+//! - [`error`]: the service's error type and its mapping to gRPC statuses.
 
 pub mod app;
 pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod store;
 
 pub use app::App;
 pub use config::Config;
