@@ -1,0 +1,99 @@
+# Shared by the scripts in this folder: installing and starting what the system needs.
+# Sourced, not run.
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root to run: $*"; fi
+}
+
+# The directory of PostgreSQL's server binaries (initdb, pg_ctl), or nothing.
+pg_bin_dir() {
+  if [ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/initdb" ]; then echo "$PG_BIN"; return; fi
+  if command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then pg_config --bindir; return; fi
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# Installs PostgreSQL, Redis and curl from the distribution when they are missing.
+ensure_packages() {
+  local missing=()
+  [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "please install: ${missing[*]}"
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (rustup), see README"
+}
+
+# grpcurl for the printed examples: the Go original if present, else the Rust port
+# from crates.io (a few minutes to build, once).
+ensure_grpcurl() {
+  command -v grpcurl >/dev/null && return 0
+  [ -x "$HOME/.cargo/bin/grpcurl" ] && return 0
+  log "installing grpcurl (grpcurl-rs from crates.io; first time only)"
+  cargo install --quiet --locked grpcurl-rs >/dev/null 2>&1 || log "could not install grpcurl; the grpcurl example will need it"
+}
+
+# Runs a command as the postgres user when we are root (initdb and postgres refuse root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_postgres DATADIR PORT: initializes once, then starts on 127.0.0.1:PORT.
+start_postgres() {
+  local data=$1 port=$2 bin
+  bin=$(pg_bin_dir)
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "initializing PostgreSQL in $data"
+    mkdir -p "$data"
+    [ "$(id -u)" = 0 ] && chown postgres: "$data" && chmod 700 "$data"
+    as_pg "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+  fi
+  if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "PostgreSQL already running"
+  else
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+      -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  fi
+}
+
+stop_postgres() {
+  local data=$1 bin
+  bin=$(pg_bin_dir)
+  [ -f "$data/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# create_databases PORT NAME...: creates each database unless it exists.
+create_databases() {
+  local port=$1; shift
+  for db in "$@"; do
+    if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      createdb -h 127.0.0.1 -p "$port" -U postgres "$db"
+    fi
+  done
+}
+
+# start_redis DIR PORT
+start_redis() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  if redis-cli -p "$port" ping >/dev/null 2>&1; then
+    log "Redis already running"
+  else
+    log "starting Redis on 127.0.0.1:$port"
+    redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --dir "$dir" \
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly yes >/dev/null
+    for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+    die "Redis did not start; see $dir/redis.log"
+  fi
+}
+
+stop_redis() {
+  redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
+}
