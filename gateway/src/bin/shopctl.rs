@@ -1,0 +1,50 @@
+//! Operator tool. `shopctl token --role user|admin [--sub UUID] [--ttl 24h]` prints a
+//! signed JWT for the gateway (HS256 with `JWT_SECRET` from the environment).
+
+use std::process::ExitCode;
+
+use gateway::auth::{Authenticator, Role};
+use shop_common::config::{self, ProcessEnv};
+use uuid::Uuid;
+
+const USAGE: &str = "usage: shopctl token --role user|admin [--sub USER_UUID] [--ttl 24h]";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("shopctl: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<String, String> {
+    let mut args = args.into_iter();
+    if args.next().as_deref() != Some("token") {
+        return Err(USAGE.into());
+    }
+    let (mut role, mut sub, mut ttl) = (None, Uuid::now_v7(), "24h".to_owned());
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--role" => {
+                role = Some(match value.as_str() {
+                    "user" => Role::User,
+                    "admin" => Role::Admin,
+                    _ => return Err("--role must be user or admin".into()),
+                })
+            }
+            "--sub" => sub = Uuid::try_parse(&value).map_err(|_| "--sub must be a UUID".to_owned())?,
+            "--ttl" => ttl = value,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let role = role.ok_or(USAGE)?;
+    let ttl = config::parse_duration(&ttl).map_err(|e| format!("--ttl: {e}"))?;
+    let secret = config::required(&ProcessEnv, "JWT_SECRET").map_err(|e| e.to_string())?;
+    Authenticator::new(&secret).mint(sub, role, ttl).map_err(|e| e.to_string())
+}
