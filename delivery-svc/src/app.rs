@@ -1,29 +1,50 @@
-//! Building and running delivery-svc: pool, migrations, listener, gRPC routes, workers.
+//! Building and running delivery-svc: pool, migrations, Redis, listener, gRPC routes,
+//! and the automatic-receipt worker.
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, db};
+use anyhow::Context;
+use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, worker};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::Config;
+use crate::{
+    Config,
+    deliveries::Deliveries,
+    grpc,
+    store::{holds::Holds, receipts, redis::Redis},
+};
+
+/// Deliveries received per round of the automatic-receipt worker.
+const RECEIPT_BATCH: usize = 100;
 
 pub struct App {
     listener: TcpListener,
     pool: PgPool,
+    deliveries: Deliveries,
     config: Config,
 }
 
 impl App {
-    /// Connects, migrates and binds; nothing is served until `run_until_stopped`.
+    /// Connects to Postgres, migrates and binds. Redis is connected lazily so the
+    /// service starts (and answers UNAVAILABLE for holds) while Redis is down.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database_url, config.db_max_connections).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let redis =
+            Redis::connect_lazily(&config.redis_url, config.redis_timeout).context("REDIS_URL")?;
+        let deliveries = Deliveries::new(
+            pool.clone(),
+            Holds::new(redis),
+            config.auto_receive_after,
+            config.hold_max_ttl,
+        );
         let listener = TcpListener::bind(config.listen_addr).await?;
         Ok(Self {
             listener,
             pool,
+            deliveries,
             config,
         })
     }
@@ -41,7 +62,32 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let routes = Routes::default();
-        shop_common::grpc::serve(self.listener, routes, &[], shutdown).await
+        let pool = self.pool.clone();
+        let receipts = worker::spawn_periodic(
+            "auto-receipt",
+            self.config.timer_every,
+            RECEIPT_BATCH,
+            shutdown.clone(),
+            move || {
+                let pool = pool.clone();
+                async move { Ok(receipts::receive_due(&pool, RECEIPT_BATCH as i64).await?) }
+            },
+        );
+        let server = grpc::server(
+            self.deliveries,
+            shutdown.clone(),
+            InternalAuth::new(self.config.internal_token.clone()),
+        );
+        let served = shop_common::grpc::serve(
+            self.listener,
+            Routes::new(server),
+            &[grpc::SERVICE_NAME],
+            shutdown.clone(),
+        )
+        .await;
+        // The server may stop on its own (an error): stop the worker too.
+        shutdown.cancel();
+        let _ = receipts.await;
+        served
     }
 }

@@ -17,6 +17,11 @@ pub struct Config {
     pub auto_receive_after: Duration,
     /// How often the automatic-receipt timer looks for due deliveries.
     pub timer_every: Duration,
+    /// The longest a hold may live from now (`HOLD_MAX_TTL`, default 1h): bounds both
+    /// HoldDelivery's ttl and ExtendHold.
+    pub hold_max_ttl: Duration,
+    /// The bound on every Redis command, connecting included (`REDIS_TIMEOUT`, 1s).
+    pub redis_timeout: Duration,
     pub db_max_connections: u32,
 }
 
@@ -33,6 +38,8 @@ impl Config {
                 Duration::from_secs(24 * 3600),
             )?,
             timer_every: config::duration(env, "AUTO_RECEIVE_POLL_EVERY", Duration::from_secs(1))?,
+            hold_max_ttl: config::duration(env, "HOLD_MAX_TTL", Duration::from_secs(3600))?,
+            redis_timeout: config::duration(env, "REDIS_TIMEOUT", Duration::from_secs(1))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
         })
     }
@@ -46,6 +53,8 @@ impl Config {
             internal_token: None,
             auto_receive_after: Duration::from_secs(24 * 3600),
             timer_every: Duration::from_millis(200),
+            hold_max_ttl: Duration::from_secs(3600),
+            redis_timeout: Duration::from_secs(1),
             db_max_connections: 8,
         }
     }

@@ -3,10 +3,20 @@
 //! gateway calls it.
 //!
 //! - [`config`]: settings from the environment.
-//! - [`app`]: building and serving the app.
+//! - [`app`]: building and serving the app, and the automatic-receipt worker.
+//! - [`domain`]: delivery info, holds, deliveries and their state machine, events.
+//! - [`deliveries`]: what each call does (holds in Redis, deliveries in Postgres).
+//! - [`store`]: all SQL, and the Redis holds.
+//! - [`grpc`]: the tonic service and proto conversions.
+//! - [`error`]: the error type and its mapping to gRPC statuses.
 
 pub mod app;
 pub mod config;
+pub mod deliveries;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod store;
 
 pub use app::App;
 pub use config::Config;

@@ -1,0 +1,90 @@
+//! The one error type of delivery-svc and its single mapping to `tonic::Status`.
+
+use shop_common::status;
+use shop_proto::common::ErrorReason;
+use tonic::{Code, Status};
+
+use crate::domain::{Action, TransitionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: `(field path, what is wrong)` for every problem found.
+    #[error("invalid request")]
+    Validation(Vec<(String, String)>),
+    /// No hold or no delivery (also another user's delivery).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The order is held for another user.
+    #[error("the order's delivery info is held for another user")]
+    HoldTaken,
+    /// No hold (it expired or was released) and no delivery.
+    #[error("the delivery hold has expired")]
+    HoldExpired,
+    /// A late ConfirmDelivery after this saga's CancelDelivery, or after the delivery
+    /// was cancelled.
+    #[error("the delivery of this order was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("redis is unavailable: {0}")]
+    RedisUnavailable(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let precondition =
+            |reason, msg: String| status::error(Code::FailedPrecondition, reason, msg);
+        match err {
+            Error::Validation(violations) => status::validation(&violations),
+            Error::NotFound(what) => status::error(
+                Code::NotFound,
+                ErrorReason::NotFound,
+                format!("{what} not found"),
+            ),
+            Error::HoldTaken => status::error(
+                Code::Aborted,
+                ErrorReason::InvalidState,
+                "the order's delivery info is already held for another user",
+            ),
+            Error::HoldExpired => precondition(
+                ErrorReason::DeliveryHoldExpired,
+                "the delivery info of this order is no longer held (it expired or was released)"
+                    .into(),
+            ),
+            Error::Cancelled => precondition(
+                ErrorReason::InvalidState,
+                "the delivery of this order was cancelled".into(),
+            ),
+            Error::Transition(TransitionError {
+                from,
+                action: Action::Cancel,
+            }) => precondition(
+                ErrorReason::OrderNotCancellable,
+                format!("the delivery is {from} and can no longer be cancelled"),
+            ),
+            Error::Transition(TransitionError { from, action }) => precondition(
+                ErrorReason::InvalidState,
+                format!("a {from} delivery cannot be {}", verb(action)),
+            ),
+            Error::RedisUnavailable(cause) => status::unavailable("redis", &cause),
+            Error::Database(err) if shop_common::db::is_unavailable(&err) => {
+                status::unavailable("database", &err)
+            }
+            Error::Database(err) => status::internal("database error", &err),
+            Error::Internal(err) => status::internal("unexpected error", err.as_ref()),
+        }
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Ship => "marked shipped",
+        Action::Deliver => "marked delivered",
+        Action::Receive => "marked received",
+        Action::Cancel => "cancelled",
+    }
+}

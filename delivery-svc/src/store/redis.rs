@@ -1,0 +1,237 @@
+//! The Redis connection behind the holds: managed (reconnects on its own), created
+//! lazily so the service starts while Redis is down, and every command bounded by a
+//! timeout so an unreachable Redis is a quick UNAVAILABLE, never a hang.
+//!
+//! `REDIS_URL` forms:
+//! - `redis://[user:password@]host:port[/db]`: one server.
+//! - `redis+sentinel://[user:password@]host:port[,host:port...]/master_name[/db]`: ask
+//!   the listed Sentinels for the current master of `master_name`; the credentials and
+//!   db are for the master (Sentinels are reached without them). After a connection
+//!   error or a `READONLY` reply (a failover demoted our master) the master is looked up
+//!   again on the next command.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use redis::{
+    ConnectionAddr, ErrorKind, FromRedisValue, RedisError, ServerErrorKind,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+    sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType},
+};
+
+use crate::error::Error;
+
+/// A cheap-to-clone handle on Redis.
+#[derive(Clone)]
+pub struct Redis {
+    backend: Backend,
+    timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Direct(ConnectionManager),
+    Sentinel(Arc<Sentinel>),
+}
+
+struct Sentinel {
+    client: tokio::sync::Mutex<SentinelClient>,
+    master: Mutex<Option<ConnectionManager>>,
+    config: ConnectionManagerConfig,
+}
+
+impl Redis {
+    /// Parses the URL and prepares the connection without contacting Redis.
+    pub fn connect_lazily(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let config = manager_config(timeout);
+        let backend = if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+            Backend::Sentinel(Arc::new(Sentinel {
+                client: tokio::sync::Mutex::new(sentinel_client(rest)?),
+                master: Mutex::new(None),
+                config,
+            }))
+        } else {
+            let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
+            Backend::Direct(ConnectionManager::new_lazy_with_config(client, config)?)
+        };
+        Ok(Self { backend, timeout })
+    }
+
+    /// Runs one command (or an atomic pipeline), bounded by the timeout.
+    pub async fn query<T: FromRedisValue>(
+        &self,
+        what: &'static str,
+        run: impl AsyncFnOnce(&mut ConnectionManager) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        let attempt = async {
+            let mut conn = self.manager().await?;
+            let result = run(&mut conn).await;
+            if let Err(err) = &result {
+                self.forget_master_after(err);
+            }
+            result
+        };
+        match bounded(self.timeout, attempt).await {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(err)) => Err(classify(what, err)),
+            None => {
+                self.forget_master();
+                Err(Error::RedisUnavailable(format!("{what}: timed out")))
+            }
+        }
+    }
+
+    async fn manager(&self) -> redis::RedisResult<ConnectionManager> {
+        match &self.backend {
+            Backend::Direct(manager) => Ok(manager.clone()),
+            Backend::Sentinel(sentinel) => sentinel.master().await,
+        }
+    }
+
+    fn forget_master_after(&self, err: &RedisError) {
+        let stale = err.is_io_error()
+            || err.is_unrecoverable_error()
+            || err.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly);
+        if stale {
+            self.forget_master();
+        }
+    }
+
+    fn forget_master(&self) {
+        if let Backend::Sentinel(sentinel) = &self.backend
+            && let Ok(mut master) = sentinel.master.lock()
+        {
+            *master = None;
+        }
+    }
+}
+
+impl Sentinel {
+    async fn master(&self) -> redis::RedisResult<ConnectionManager> {
+        if let Some(manager) = self.current() {
+            return Ok(manager);
+        }
+        let client = self.client.lock().await.async_get_client().await?;
+        let manager = ConnectionManager::new_lazy_with_config(client, self.config.clone())?;
+        if let Ok(mut master) = self.master.lock() {
+            *master = Some(manager.clone());
+        }
+        Ok(manager)
+    }
+
+    fn current(&self) -> Option<ConnectionManager> {
+        self.master.lock().ok().and_then(|m| m.clone())
+    }
+}
+
+/// Short connection attempts and few retries: a command waits at most `timeout`
+/// anyway, and a fresh attempt on the next command is what lets us recover.
+fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(200))
+}
+
+async fn bounded<T>(timeout: Duration, work: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(timeout, work).await.ok()
+}
+
+/// Connection trouble and failover replies are UNAVAILABLE (try again); anything else
+/// (a wrong reply type, say) is a bug and becomes INTERNAL.
+fn classify(what: &'static str, err: RedisError) -> Error {
+    let transient = err.is_io_error()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || err.is_timeout()
+        || err.is_unrecoverable_error()
+        || matches!(
+            err.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::ReadOnly
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+            ) | ErrorKind::MasterNameNotFoundBySentinel
+                | ErrorKind::EmptySentinelList
+        );
+    if transient {
+        Error::RedisUnavailable(format!("{what}: {err}"))
+    } else {
+        Error::Internal(anyhow::Error::new(err).context(what))
+    }
+}
+
+/// `[user:password@]host:port[,host:port...]/master_name[/db]`
+fn sentinel_client(rest: &str) -> anyhow::Result<SentinelClient> {
+    let (auth, rest) = match rest.rsplit_once('@') {
+        Some((auth, rest)) => (Some(auth), rest),
+        None => (None, rest),
+    };
+    let (hosts, path) = rest
+        .split_once('/')
+        .context("REDIS_URL redis+sentinel:// needs /master_name after the hosts")?;
+    let mut path = path.split('/');
+    let master = path.next().filter(|m| !m.is_empty());
+    let Some(master) = master else {
+        bail!("REDIS_URL redis+sentinel:// needs a master name");
+    };
+    let db = match path.next().filter(|d| !d.is_empty()) {
+        Some(db) => Some(
+            db.parse::<i64>()
+                .context("REDIS_URL has an invalid db number")?,
+        ),
+        None => None,
+    };
+    let sentinels = hosts
+        .split(',')
+        .map(|host| {
+            let (name, port) = host
+                .rsplit_once(':')
+                .context("REDIS_URL sentinel addresses must be host:port")?;
+            let port = port
+                .parse::<u16>()
+                .context("REDIS_URL has an invalid sentinel port")?;
+            Ok(ConnectionAddr::Tcp(name.to_owned(), port))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut builder = SentinelClientBuilder::new(sentinels, master, SentinelServerType::Master)?;
+    if let Some(db) = db {
+        builder = builder.set_client_to_redis_db(db);
+    }
+    if let Some(auth) = auth {
+        let (user, password) = auth.split_once(':').unwrap_or(("", auth));
+        if !user.is_empty() {
+            builder = builder.set_client_to_redis_username(user);
+        }
+        builder = builder.set_client_to_redis_password(password);
+    }
+    Ok(builder.build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentinel_urls_are_parsed() {
+        assert!(sentinel_client("127.0.0.1:26379,10.0.0.2:26380/mymaster/2").is_ok());
+        assert!(sentinel_client("u:p@127.0.0.1:26379/mymaster").is_ok());
+        assert!(sentinel_client("127.0.0.1:26379").is_err());
+        assert!(sentinel_client("127.0.0.1:26379/").is_err());
+        assert!(sentinel_client("127.0.0.1/mymaster").is_err());
+        assert!(sentinel_client("127.0.0.1:1/m/x").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_refused_at_start() {
+        assert!(Redis::connect_lazily("http://nope", Duration::from_secs(1)).is_err());
+        assert!(Redis::connect_lazily("redis://127.0.0.1:1", Duration::from_secs(1)).is_ok());
+    }
+}
