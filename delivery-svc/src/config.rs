@@ -59,3 +59,49 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let base = [
+            ("DATABASE_URL", "postgres://x/y"),
+            ("REDIS_URL", "redis://r"),
+        ];
+        let config = Config::from_env(&env(&base)).unwrap();
+        assert_eq!(config.auto_receive_after, Duration::from_secs(86_400));
+        assert_eq!(config.hold_max_ttl, Duration::from_secs(3600));
+        assert_eq!(config.redis_timeout, Duration::from_secs(1));
+
+        let mut custom = base.to_vec();
+        custom.extend([("HOLD_MAX_TTL", "10m"), ("AUTO_RECEIVE_AFTER", "500ms")]);
+        let config = Config::from_env(&env(&custom)).unwrap();
+        assert_eq!(config.hold_max_ttl, Duration::from_secs(600));
+        assert_eq!(config.auto_receive_after, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn redis_url_is_required_and_durations_checked() {
+        let err = Config::from_env(&env(&[("DATABASE_URL", "postgres://x/y")])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("REDIS_URL"));
+        let bad = env(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("REDIS_URL", "redis://r"),
+            ("HOLD_MAX_TTL", "forever"),
+        ]);
+        assert!(
+            Config::from_env(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("HOLD_MAX_TTL")
+        );
+    }
+}

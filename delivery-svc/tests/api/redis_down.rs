@@ -87,3 +87,26 @@ async fn the_app_starts_while_redis_is_down() {
         "Postgres-only calls keep working"
     );
 }
+
+#[tokio::test]
+async fn a_redis_that_never_answers_is_unavailable_not_a_hang() {
+    // Accepts connections (the kernel backlog) but never reads or replies.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", silent.local_addr().unwrap());
+    let database = PgServer::shared().fresh_database().await;
+    let mut app = helpers::spawn_on(database, url, |_| {}).await;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = app
+            .client
+            .get_hold(GetHoldRequest { order_id: id() })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "a silent Redis must time out, took {:?}",
+            started.elapsed()
+        );
+    }
+}
