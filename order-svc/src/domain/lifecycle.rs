@@ -136,7 +136,26 @@ pub enum Refusal {
 }
 
 /// The next status for `command`, or why it is refused. `now` is the database clock.
+///
+/// An order ends CANCELLED, EXPIRED or FAILED only once no stock is reserved for it
+/// (invariant 3): the caller releases the stock first.
 pub fn decide(
+    order: &OrderState,
+    command: &Command,
+    now: DateTime<Utc>,
+) -> Result<Decision, Refusal> {
+    let decision = transition(order, command, now)?;
+    let ends_unpaid = matches!(
+        decision,
+        Decision::Move(OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Failed)
+    );
+    if ends_unpaid && order.holds_stock {
+        return Err(Refusal::StockStillReserved);
+    }
+    Ok(decision)
+}
+
+fn transition(
     order: &OrderState,
     command: &Command,
     now: DateTime<Utc>,
@@ -175,9 +194,6 @@ pub fn decide(
             }
         }
         Command::MarkFailed { saga, .. } => match order.status {
-            S::PaymentInProgress if order.held_by(*saga) && order.holds_stock => {
-                Err(Refusal::StockStillReserved)
-            }
             S::PaymentInProgress if order.held_by(*saga) => Ok(Decision::Move(S::Failed)),
             S::Failed if order.saga_id == Some(*saga) => Ok(Decision::Keep),
             _ => Err(illegal()),
@@ -192,7 +208,6 @@ pub fn decide(
             _ => Err(illegal()),
         },
         Command::Cancel { .. } => match order.status {
-            S::PendingPayment | S::Paid if order.holds_stock => Err(Refusal::StockStillReserved),
             S::PendingPayment | S::Paid => Ok(Decision::Move(S::Cancelled)),
             S::Cancelled => Ok(Decision::Keep),
             S::PaymentInProgress => Err(Refusal::HeldByAnotherSaga),
@@ -375,6 +390,14 @@ mod tests {
         assert_eq!(
             decide(&held, &Command::Expire { saga: None }, now),
             Err(Refusal::HeldByAnotherSaga)
+        );
+        let reserved = OrderState {
+            holds_stock: true,
+            ..held
+        };
+        assert_eq!(
+            decide(&reserved, &Command::Expire { saga: Some(saga) }, now),
+            Err(Refusal::StockStillReserved)
         );
         assert!(matches!(
             decide(&paid(saga), &Command::Expire { saga: None }, now),

@@ -303,6 +303,19 @@ async fn expire_order_rules() {
         OrderStatus::Expired
     );
 
+    let reserved = app.order(vec![line(&mug.id, 1)]).await;
+    let saga = new_id();
+    app.begin(&reserved.id, &saga).await.unwrap();
+    app.reserve(&reserved.id, &saga).await.unwrap();
+    assert_error(
+        expire(&reserved.id, &saga).await,
+        Code::FailedPrecondition,
+        "INVALID_STATE",
+    );
+    app.release(&reserved.id, &saga).await.unwrap();
+    let expired = expire(&reserved.id, &saga).await.unwrap().into_inner();
+    assert_eq!(status_of(&expired), OrderStatus::Expired);
+
     let paid = app.order(vec![line(&mug.id, 1)]).await;
     app.pay(&paid).await;
     assert_error(
