@@ -9,3 +9,4 @@ mod saga;
 mod serving;
 mod stock;
 mod sweeper;
+mod transitions;
