@@ -57,3 +57,46 @@ async fn with_an_internal_token_calls_without_it_are_unauthenticated() {
     assert_eq!(wallet.balance, 0);
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_unavailable_and_passes() {
+    // A private server, so stopping it does not disturb the other tests.
+    let pg = shop_testkit::PgServer::start().unwrap();
+    let url = pg.fresh_database().await;
+    let app = TestApp::spawn_with(|config| config.database_url = url).await;
+    let user = id();
+    app.top_up(&user, 100).await;
+
+    // The test server runs with synchronous_commit=off, so a crash may lose the last
+    // commits (here: the schema); a checkpoint makes them durable first.
+    sqlx::query("CHECKPOINT").execute(&app.db).await.unwrap();
+    pg.stop().unwrap();
+    let err = app
+        .client
+        .clone()
+        .get_wallet(GetWalletRequest {
+            user_id: user.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_refused(&err, Code::Unavailable, "UNAVAILABLE");
+
+    pg.start_again().unwrap();
+    let mut balance = None;
+    for _ in 0..50 {
+        let answer = app
+            .client
+            .clone()
+            .get_wallet(GetWalletRequest {
+                user_id: user.clone(),
+            })
+            .await;
+        if let Ok(wallet) = answer {
+            balance = Some(wallet.into_inner().balance);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(balance, Some(100), "served again once the database is back");
+    app.assert_invariants().await;
+}
