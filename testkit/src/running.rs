@@ -35,6 +35,11 @@ impl Running {
 
     /// Shuts down gracefully and waits for the app to finish.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.halt().await
+    }
+
+    /// Like [`Running::stop`], keeping the handle (and its address) for a restart.
+    pub async fn halt(&mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         match self.task.take() {
             Some(task) => task.await?,

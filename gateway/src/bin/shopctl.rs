@@ -38,7 +38,9 @@ fn run(args: Vec<String>) -> Result<String, String> {
                     _ => return Err("--role must be user or admin".into()),
                 })
             }
-            "--sub" => sub = Uuid::try_parse(&value).map_err(|_| "--sub must be a UUID".to_owned())?,
+            "--sub" => {
+                sub = Uuid::try_parse(&value).map_err(|_| "--sub must be a UUID".to_owned())?
+            }
             "--ttl" => ttl = value,
             _ => return Err(USAGE.into()),
         }
@@ -46,5 +48,7 @@ fn run(args: Vec<String>) -> Result<String, String> {
     let role = role.ok_or(USAGE)?;
     let ttl = config::parse_duration(&ttl).map_err(|e| format!("--ttl: {e}"))?;
     let secret = config::required(&ProcessEnv, "JWT_SECRET").map_err(|e| e.to_string())?;
-    Authenticator::new(&secret).mint(sub, role, ttl).map_err(|e| e.to_string())
+    Authenticator::new(&secret)
+        .mint(sub, role, ttl)
+        .map_err(|e| e.to_string())
 }

@@ -56,8 +56,12 @@ impl Engine {
                     saga.outcome = Some(outcome);
                     saga.state = State::Compensating;
                     saga.last_error = cause.message().to_owned();
-                    self.compensate_pay(saga).await?;
-                    Err(Halt::Ended(cause))
+                    match self.compensate_pay(saga).await {
+                        Ok(()) => Err(Halt::Ended(cause)),
+                        // Recovery finishes the undo; the caller learns the first cause.
+                        Err(Halt::Later(_)) => Err(self.defer(saga, cause).await),
+                        Err(ended) => Err(ended),
+                    }
                 }
                 Err(Failure::Later(cause)) => Err(self.defer(saga, cause).await),
                 Err(Failure::Stuck(cause)) => {
