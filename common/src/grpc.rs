@@ -50,6 +50,16 @@ pub async fn serve(
     };
 
     let server = Server::builder()
+        // One span per call; `x-request-id` (set by the gateway) joins the logs of
+        // every service that worked on one public request.
+        .trace_fn(|request| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("grpc", path = %request.uri().path(), request_id)
+        })
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
     tokio::select! {

@@ -17,6 +17,8 @@ use tonic::{
     transport::Channel,
 };
 
+use uuid::Uuid;
+
 use crate::Config;
 
 type Intercepted = InterceptedService<Channel, BearerToken>;
@@ -65,33 +67,64 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
         .connect_lazy())
 }
 
-/// The point in time by which a public request must be answered.
+/// The point in time by which a public request must be answered, and the request id
+/// that every internal call made for it carries (`x-request-id`), so the logs of all
+/// four services can be joined.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline(Instant);
+pub struct Deadline {
+    at: Instant,
+    request_id: Uuid,
+}
 
 impl Deadline {
     pub fn after(budget: Duration) -> Self {
-        Self(Instant::now() + budget)
+        Self {
+            at: Instant::now() + budget,
+            request_id: Uuid::now_v7(),
+        }
     }
 
-    /// The caller's `grpc-timeout`, capped by [`DEFAULT_BUDGET`] x 3, else the default.
+    /// The caller's `grpc-timeout`, capped by [`DEFAULT_BUDGET`] x 3, else the default;
+    /// the caller's `x-request-id` when it is a UUID, else a new one.
     pub fn from_metadata(metadata: &MetadataMap) -> Self {
         let budget = metadata
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout)
             .map_or(DEFAULT_BUDGET, |t| t.min(DEFAULT_BUDGET * 3));
-        Self::after(budget)
+        let request_id = metadata
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::try_parse(v).ok())
+            .unwrap_or_else(Uuid::now_v7);
+        Self {
+            at: Instant::now() + budget,
+            request_id,
+        }
     }
 
     pub fn remaining(&self) -> Duration {
-        self.0.saturating_duration_since(Instant::now())
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    pub fn request_id(&self) -> Uuid {
+        self.request_id
     }
 
     /// Time for the next call: what is left, at most [`PER_CALL`].
-    fn next_call(&self) -> Duration {
-        self.remaining().min(PER_CALL)
+    fn next_call(&self) -> Call {
+        Call {
+            timeout: self.remaining().min(PER_CALL),
+            request_id: self.request_id,
+        }
     }
+}
+
+/// What one internal call is given: its timeout and the request id to pass on.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub timeout: Duration,
+    pub request_id: Uuid,
 }
 
 /// `grpc-timeout` is digits and a unit: H, M, S, m (ms), u (us), n (ns).
@@ -109,10 +142,16 @@ fn parse_grpc_timeout(raw: &str) -> Option<Duration> {
     })
 }
 
-/// A request carrying its deadline as `grpc-timeout`.
-pub fn timed<T>(message: T, timeout: Duration) -> tonic::Request<T> {
+/// The metadata key of the request id.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A request carrying its deadline as `grpc-timeout` and the request id.
+pub fn timed<T>(message: T, call: Call) -> tonic::Request<T> {
     let mut request = tonic::IntoRequest::into_request(message);
-    request.set_timeout(timeout);
+    request.set_timeout(call.timeout);
+    if let Ok(value) = call.request_id.to_string().parse() {
+        request.metadata_mut().insert(REQUEST_ID, value);
+    }
     request
 }
 
@@ -120,9 +159,9 @@ pub fn timed<T>(message: T, timeout: Duration) -> tonic::Request<T> {
 /// `$client` (tonic clients are cheap handles) with a clone of `$message`.
 macro_rules! call {
     ($client:expr, $method:ident, $message:expr) => {
-        |timeout| {
+        |call| {
             let mut client = $client.clone();
-            let request = $crate::clients::timed($message.clone(), timeout);
+            let request = $crate::clients::timed($message.clone(), call);
             async move { client.$method(request).await }
         }
     };
@@ -137,19 +176,21 @@ pub fn is_ambiguous(status: &Status) -> bool {
 }
 
 /// Makes one internal call within the deadline. `call` gets the timeout to put on the
-/// request (it travels as `grpc-timeout`, so the service stops when we stop waiting).
+/// request (it travels as `grpc-timeout`, so the service stops when we stop waiting)
+/// and the request id.
 pub async fn once<T, F, Fut>(deadline: Deadline, what: &'static str, call: F) -> Result<T, Status>
 where
-    F: FnOnce(Duration) -> Fut,
+    F: FnOnce(Call) -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, Status>>,
 {
-    let timeout = deadline.next_call();
+    let next = deadline.next_call();
+    let timeout = next.timeout;
     if timeout.is_zero() {
         return Err(Status::deadline_exceeded(format!(
             "no time left to call {what}"
         )));
     }
-    match tokio::time::timeout(timeout, call(timeout)).await {
+    match tokio::time::timeout(timeout, call(next)).await {
         Ok(Ok(response)) => Ok(response.into_inner()),
         Ok(Err(status)) => Err(status),
         Err(_) => Err(Status::deadline_exceeded(format!(
@@ -168,7 +209,7 @@ pub async fn retry<T, F, Fut>(
     mut call: F,
 ) -> Result<T, Status>
 where
-    F: FnMut(Duration) -> Fut,
+    F: FnMut(Call) -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, Status>>,
 {
     let mut attempt = 0;

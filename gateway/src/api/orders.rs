@@ -61,12 +61,16 @@ impl Gateway {
         })
     }
 
-    /// Records how a keyed operation ended: done, undone (forget the key), or unknown.
+    /// Records how a keyed operation ended. A success, or a refusal after the order
+    /// was created, is final: a retry answers with that order. An unknown outcome lets
+    /// a retry take over at once. A refusal before anything was created forgets the
+    /// key, so it can be used again (say, with a corrected body).
     pub(crate) async fn settle<T>(
         &self,
         caller: &Caller,
         keyed: &Keyed,
         result: &Result<T, Status>,
+        created: bool,
     ) {
         let Some(key) = &keyed.key else { return };
         match result {
@@ -74,10 +78,8 @@ impl Gateway {
             Err(s) if clients::is_ambiguous(s) || s.code() == Code::Internal => {
                 self.keys.unlock(caller.user_id, key).await
             }
-            Err(_) if matches!(keyed.claim, Claim::Fresh(_)) => {
-                self.keys.forget(caller.user_id, key).await
-            }
-            Err(_) => self.keys.finish(caller.user_id, key).await,
+            Err(_) if created => self.keys.finish(caller.user_id, key).await,
+            Err(_) => self.keys.forget(caller.user_id, key).await,
         }
     }
 

@@ -104,7 +104,8 @@ impl ShopService for Gateway {
             Ok(self.complete(order, deadline).await)
         }
         .await;
-        self.settle(&caller, &keyed, &result).await;
+        // A refused PlaceOrder created nothing (the hold is released).
+        self.settle(&caller, &keyed, &result, false).await;
         result.map(Response::new)
     }
 
@@ -138,7 +139,8 @@ impl ShopService for Gateway {
             self.compose(&caller, order_id, deadline).await
         }
         .await;
-        self.settle(&caller, &keyed, &result).await;
+        // A refused payment leaves the order payable: the same key may pay it later.
+        self.settle(&caller, &keyed, &result, false).await;
         result.map(Response::new)
     }
 
@@ -161,6 +163,8 @@ impl ShopService for Gateway {
         let order_id = keyed.claim.order_id();
         tracing::Span::current().record("order_id", tracing::field::display(order_id));
         let r = request.into_inner();
+        // Once the order exists, a retry with this key must answer with it.
+        let mut created = !matches!(keyed.claim, Claim::Fresh(_));
         let result = async {
             let order = match keyed.claim {
                 Claim::Finished(_) => return self.compose(&caller, order_id, deadline).await,
@@ -174,6 +178,7 @@ impl ShopService for Gateway {
                         .await?
                 }
             };
+            created = true;
             if order.status() == OrderStatus::PendingPayment {
                 self.pay(caller.user_id, order_id, coupon_id, deadline)
                     .await?;
@@ -181,7 +186,7 @@ impl ShopService for Gateway {
             self.compose(&caller, order_id, deadline).await
         }
         .await;
-        self.settle(&caller, &keyed, &result).await;
+        self.settle(&caller, &keyed, &result, created).await;
         result.map(Response::new)
     }
 

@@ -11,15 +11,14 @@ use tonic::Status;
 use tracing::Instrument;
 
 use super::{
-    engine::{Engine, Halt, STEP_ATTEMPTS},
+    engine::{Engine, Halt, STEP_ATTEMPTS, step_span},
     model::{Saga, State, Step},
 };
 use crate::clients::{self, Deadline, is_ambiguous};
 
 impl Engine {
     pub async fn cancel_paid(&self, saga: &mut Saga, deadline: Deadline) -> Result<(), Halt> {
-        let span =
-            tracing::info_span!("cancel_saga", saga_id = %saga.id, order_id = %saga.order_id);
+        let span = tracing::info_span!("cancel_saga", saga_id = %saga.id, order_id = %saga.order_id, request_id = %deadline.request_id());
         async {
             let order_id = saga.order_id.to_string();
             let pay_saga = saga
@@ -99,6 +98,7 @@ impl Engine {
             self.finish(saga, State::Completed, "").await
         }
         .instrument(span)
+        .instrument(step_span(Step::CancelDelivery.as_str()))
         .await
     }
 
@@ -112,14 +112,17 @@ impl Engine {
         call: F,
     ) -> Result<(), Halt>
     where
-        F: FnMut(std::time::Duration) -> Fut,
+        F: FnMut(crate::clients::Call) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, Status>>,
     {
         if !Self::pending(saga, step) {
             return Ok(());
         }
         self.begin(saga, step).await?;
-        match clients::retry(deadline, 20, service, call).await {
+        match clients::retry(deadline, 20, service, call)
+            .instrument(step_span(step.as_str()))
+            .await
+        {
             Ok(_) => self.done(saga, "").await,
             Err(s) if is_ambiguous(&s) => Err(self.defer(saga, clients::public(service, s)).await),
             Err(refused) => {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tonic::Status;
+use tracing::Instrument;
 
 use super::{
     log::SagaLog,
@@ -33,6 +34,11 @@ impl Halt {
             Halt::Later(status) | Halt::Ended(status) => status,
         }
     }
+}
+
+/// The span of one saga step (inside the saga's span, which has saga_id and order_id).
+pub fn step_span(step: &str) -> tracing::Span {
+    tracing::info_span!("saga_step", step)
 }
 
 #[derive(Clone)]
@@ -83,12 +89,15 @@ impl Engine {
         call: F,
     ) -> Result<T, Halt>
     where
-        F: FnMut(Duration) -> Fut,
+        F: FnMut(clients::Call) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, Status>>,
     {
         self.save(saga, label, "STARTED", "").await?;
         let deadline = Deadline::after(COMPENSATION_BUDGET);
-        match clients::retry(deadline, STEP_ATTEMPTS, label, call).await {
+        match clients::retry(deadline, STEP_ATTEMPTS, label, call)
+            .instrument(step_span(label))
+            .await
+        {
             Ok(value) => {
                 self.save(saga, label, "DONE", "").await?;
                 Ok(value)

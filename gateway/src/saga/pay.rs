@@ -17,7 +17,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{
-    engine::{Engine, Halt, STEP_ATTEMPTS},
+    engine::{Engine, Halt, STEP_ATTEMPTS, step_span},
     model::{Outcome, Saga, State, Step},
 };
 use crate::clients::{self, Deadline, is_ambiguous};
@@ -40,7 +40,7 @@ enum Failure {
 impl Engine {
     /// Drives a PAY saga from wherever it is to its end, as far as `deadline` allows.
     pub async fn pay(&self, saga: &mut Saga, deadline: Deadline) -> Result<(), Halt> {
-        let span = tracing::info_span!("pay_saga", saga_id = %saga.id, order_id = %saga.order_id);
+        let span = tracing::info_span!("pay_saga", saga_id = %saga.id, order_id = %saga.order_id, request_id = %deadline.request_id());
         async {
             if saga.state == State::Compensating {
                 return self.compensate_pay(saga).await;
@@ -89,6 +89,7 @@ impl Engine {
                 "order-svc",
                 call!(self.clients.order, begin_payment, request),
             )
+            .instrument(step_span(Step::Lock.as_str()))
             .await
             .map_err(|s| {
                 if is_ambiguous(&s) {
@@ -116,6 +117,7 @@ impl Engine {
                 "delivery-svc",
                 call!(self.clients.delivery, extend_hold, request),
             )
+            .instrument(step_span(Step::KeepHold.as_str()))
             .await
             .map_err(|s| {
                 if status::reason(&s).as_deref()
@@ -141,6 +143,7 @@ impl Engine {
                 "order-svc",
                 call!(self.clients.order, reserve_stock, request),
             )
+            .instrument(step_span(Step::Reserve.as_str()))
             .await
             .map_err(abort("order-svc"))?;
             self.done(saga, "").await.map_err(later)?;
@@ -161,6 +164,7 @@ impl Engine {
                 "payment-svc",
                 call!(self.clients.payment, charge, request),
             )
+            .instrument(step_span(Step::Charge.as_str()))
             .await
             .map_err(abort("payment-svc"))?;
             saga.payment_id = Uuid::try_parse(&payment.id).ok();
@@ -186,6 +190,7 @@ impl Engine {
                 "delivery-svc",
                 call!(self.clients.delivery, confirm_delivery, request),
             )
+            .instrument(step_span(Step::Deliver.as_str()))
             .await
             .map_err(|s| {
                 if is_ambiguous(&s) {
@@ -212,6 +217,7 @@ impl Engine {
                 "order-svc",
                 call!(self.clients.order, mark_paid, request),
             )
+            .instrument(step_span(Step::Finish.as_str()))
             .await
             .map_err(|s| {
                 if is_ambiguous(&s) {

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use super::{
     engine::{Engine, Halt},
     model::{Kind, Outcome, Saga, State},
@@ -43,6 +45,11 @@ impl Engine {
 
     /// Drives one claimed saga as far as it goes now.
     pub async fn resume(&self, saga: &mut Saga) -> Result<(), Halt> {
+        let span = tracing::info_span!("recover_saga", saga_id = %saga.id, order_id = %saga.order_id, attempt = saga.attempts);
+        self.resume_inner(saga).instrument(span).await
+    }
+
+    async fn resume_inner(&self, saga: &mut Saga) -> Result<(), Halt> {
         if saga.attempts > MAX_ATTEMPTS {
             let detail = format!(
                 "gave up after {} recovery attempts: {}",

@@ -422,3 +422,48 @@ async fn hot_product_sells_exactly_its_stock() {
     assert_eq!(admin.stock_of(&product.id).await, 0);
     stack.audit().await;
 }
+
+#[tokio::test]
+async fn a_declined_checkout_retried_with_its_key_answers_with_the_same_order() {
+    let stack = Stack::start().await.unwrap();
+    let (admin, user) = (stack.admin().await, stack.user().await);
+    let product = admin.create_product("Sofa", 9_000, 2).await;
+    admin.top_up(user.id, 1_000).await;
+    let checkout = || {
+        let mut request = tonic::Request::new(shop_proto::gateway::CheckoutRequest {
+            items: shop_e2e::client::lines(&[(&product.id, 1)]),
+            delivery: Some(shop_e2e::client::address()),
+            coupon_id: String::new(),
+        });
+        request
+            .metadata_mut()
+            .insert("idempotency-key", "checkout-1".parse().unwrap());
+        let mut shop = user.shop.clone();
+        async move {
+            shop.checkout(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+
+    assert_error(
+        checkout().await,
+        Code::FailedPrecondition,
+        "INSUFFICIENT_POINTS",
+    );
+    let retried = checkout().await.unwrap();
+    assert_eq!(status_of(&retried), OrderStatus::PendingPayment);
+    assert!(!retried.last_error.is_empty());
+    let orders = user
+        .shop
+        .clone()
+        .list_orders(shop_proto::gateway::ListOrdersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .orders;
+    assert_eq!(orders.len(), 1, "the retry did not create a second order");
+    assert_eq!(orders[0].id, retried.id);
+    assert_eq!(user.wallet().await.balance, 1_000);
+    stack.audit().await;
+}
