@@ -129,54 +129,20 @@ impl AdminService for Gateway {
         &self,
         request: Request<MarkShippedRequest>,
     ) -> Result<Response<Order>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
-        let deadline = Deadline::from_metadata(request.metadata());
-        let mut v = Violations::new();
-        let order_id = v
-            .uuid("order_id", &request.get_ref().order_id)
-            .unwrap_or_default();
-        v.finish()?;
-        let internal = delivery::MarkShippedRequest {
-            order_id: order_id.to_string(),
-        };
-        clients::retry(
-            deadline,
-            3,
-            "delivery-svc",
-            call!(self.clients.delivery, mark_shipped, internal),
-        )
-        .await
-        .map_err(|s| clients::public("delivery-svc", s))?;
-        Ok(Response::new(
-            self.compose(&caller, order_id, deadline).await?,
-        ))
+        let order_id = request.get_ref().order_id.clone();
+        self.advance_delivery(request.metadata(), &order_id, Courier::Shipped)
+            .await
+            .map(Response::new)
     }
 
     async fn mark_delivered(
         &self,
         request: Request<MarkDeliveredRequest>,
     ) -> Result<Response<Order>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
-        let deadline = Deadline::from_metadata(request.metadata());
-        let mut v = Violations::new();
-        let order_id = v
-            .uuid("order_id", &request.get_ref().order_id)
-            .unwrap_or_default();
-        v.finish()?;
-        let internal = delivery::MarkDeliveredRequest {
-            order_id: order_id.to_string(),
-        };
-        clients::retry(
-            deadline,
-            3,
-            "delivery-svc",
-            call!(self.clients.delivery, mark_delivered, internal),
-        )
-        .await
-        .map_err(|s| clients::public("delivery-svc", s))?;
-        Ok(Response::new(
-            self.compose(&caller, order_id, deadline).await?,
-        ))
+        let order_id = request.get_ref().order_id.clone();
+        self.advance_delivery(request.metadata(), &order_id, Courier::Delivered)
+            .await
+            .map(Response::new)
     }
 
     async fn list_sagas(
@@ -253,7 +219,7 @@ impl AdminService for Gateway {
                     format!("saga {saga_id} not found"),
                 )
             })?;
-        if !retried && record.saga.state != crate::saga::State::Stuck {
+        if !retried {
             return Err(status::error(
                 Code::FailedPrecondition,
                 ErrorReason::InvalidState,
@@ -264,5 +230,52 @@ impl AdminService for Gateway {
             ));
         }
         Ok(Response::new(convert::saga(record)))
+    }
+}
+
+/// What the courier reports.
+enum Courier {
+    Shipped,
+    Delivered,
+}
+
+impl Gateway {
+    /// Moves an order's delivery on (admin only) and answers with the whole order.
+    async fn advance_delivery(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        raw_order_id: &str,
+        news: Courier,
+    ) -> Result<Order, Status> {
+        let caller = self.auth.admin(metadata)?;
+        let deadline = Deadline::from_metadata(metadata);
+        let mut v = Violations::new();
+        let order_id = v.uuid("order_id", raw_order_id).unwrap_or_default();
+        v.finish()?;
+        let id = order_id.to_string();
+        let result = match news {
+            Courier::Shipped => {
+                let request = delivery::MarkShippedRequest { order_id: id };
+                clients::retry(
+                    deadline,
+                    3,
+                    "delivery-svc",
+                    call!(self.clients.delivery, mark_shipped, request),
+                )
+                .await
+            }
+            Courier::Delivered => {
+                let request = delivery::MarkDeliveredRequest { order_id: id };
+                clients::retry(
+                    deadline,
+                    3,
+                    "delivery-svc",
+                    call!(self.clients.delivery, mark_delivered, request),
+                )
+                .await
+            }
+        };
+        result.map_err(|s| clients::public("delivery-svc", s))?;
+        self.compose(&caller, order_id, deadline).await
     }
 }

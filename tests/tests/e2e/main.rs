@@ -7,6 +7,7 @@
 
 mod faults;
 mod flows;
+mod operators;
 mod rest;
 mod smoke;
 mod support;
