@@ -81,8 +81,9 @@ create_databases() {
 
 # start_redis DIR PORT
 start_redis() {
-  local dir=$1 port=$2
-  mkdir -p "$dir"
+  local dir port=$2
+  mkdir -p "$1"
+  dir=$(cd "$1" && pwd)   # absolute: redis-server changes into --dir first
   if redis-cli -p "$port" ping >/dev/null 2>&1; then
     log "Redis already running"
   else
