@@ -1,0 +1,251 @@
+//! The monolith floor: the SQL and Redis work of one checkout (hold, order create,
+//! begin payment, extend hold, reserve, charge, confirm delivery, mark paid) done
+//! in-process by calling the services' own store code, with no RPC in between.
+//! Optionally with the gateway's saga log writes, to show what the log costs.
+//!
+//! It writes to the system's own databases, so the end-of-run audit checks it too.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use delivery_svc::{
+    deliveries::Deliveries,
+    domain::{self as delivery, HoldTtl},
+    store::{holds::Holds, redis::Redis},
+};
+use gateway::saga::{
+    Saga, SagaLog, State,
+    model::{Phase, Step},
+};
+use order_svc::{
+    domain::{
+        Command,
+        lifecycle::PaymentRecord,
+        order::{LineRequest, NewOrder},
+    },
+    store::{orders, stock, transitions},
+};
+use payment_svc::{domain as payment, store::charge};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    driver::{self, Limits, Worker},
+    shop::Catalog,
+    stats::Stats,
+    target::Target,
+};
+
+/// Pool size of each database, as each service has by default.
+const POOL: u32 = 16;
+/// The payment window and hold time the gateway uses by default.
+const WINDOW: Duration = Duration::from_secs(300);
+
+/// Connections to what the four services would use.
+pub struct Floor {
+    order: PgPool,
+    payment: PgPool,
+    deliveries: Deliveries,
+    log: SagaLog,
+}
+
+impl Floor {
+    pub async fn connect(target: &Target) -> anyhow::Result<Arc<Self>> {
+        let db = &target.databases;
+        let delivery_pool = shop_common::db::connect(&db.delivery, POOL).await?;
+        let redis = Redis::connect_lazily(&target.redis_url, Duration::from_secs(1))?;
+        Ok(Arc::new(Self {
+            order: shop_common::db::connect(&db.order, POOL).await?,
+            payment: shop_common::db::connect(&db.payment, POOL).await?,
+            deliveries: Deliveries::new(
+                delivery_pool,
+                Holds::new(redis),
+                Duration::from_secs(24 * 3600),
+                Duration::from_secs(3600),
+            ),
+            log: SagaLog::new(shop_common::db::connect(&db.gateway, POOL).await?),
+        }))
+    }
+
+    /// One checkout for `user` of `lines`, with or without the saga log.
+    pub async fn checkout(
+        &self,
+        user: Uuid,
+        lines: Vec<LineRequest>,
+        with_log: bool,
+    ) -> Result<(), String> {
+        let order_id = Uuid::now_v7();
+        let info = delivery::DeliveryInfo::parse(
+            "Kim Minji",
+            "12 Teheran-ro, Gangnam-gu, Seoul",
+            "010-1234-5678",
+            "",
+        )
+        .map_err(|problems| format!("delivery info: {problems:?}"))?;
+        let ttl = HoldTtl::parse(WINDOW + Duration::from_secs(30), Duration::from_secs(3600))
+            .map_err(|err| format!("hold ttl: {err}"))?;
+        self.deliveries
+            .hold(
+                delivery::OrderId(order_id),
+                delivery::UserId(user),
+                info,
+                ttl,
+            )
+            .await
+            .map_err(|e| format!("hold: {e}"))?;
+        let new = NewOrder {
+            id: order_id,
+            user_id: user,
+            lines,
+            expires_at: Utc::now() + WINDOW,
+        };
+        orders::create(&self.order, &new)
+            .await
+            .map_err(|e| format!("create order: {e}"))?;
+
+        let mut saga = Saga::pay(order_id, user, None);
+        let log = with_log.then_some(&self.log);
+        if let Some(log) = log {
+            log.create(&saga)
+                .await
+                .map_err(|e| format!("saga log: {e}"))?;
+        }
+        let saga_id = saga.id;
+
+        self.step(log, &mut saga, Step::Lock).await?;
+        let order = transitions::apply(
+            &self.order,
+            order_id,
+            &Command::BeginPayment { saga: saga_id },
+        )
+        .await
+        .map_err(|e| format!("begin payment: {e}"))?;
+        saga.amount = order.total_amount;
+        self.done(log, &mut saga).await?;
+
+        self.step(log, &mut saga, Step::KeepHold).await?;
+        self.deliveries
+            .extend_hold(delivery::OrderId(order_id), Utc::now() + WINDOW)
+            .await
+            .map_err(|e| format!("extend hold: {e}"))?;
+        self.done(log, &mut saga).await?;
+
+        self.step(log, &mut saga, Step::Reserve).await?;
+        stock::reserve(&self.order, order_id, saga_id)
+            .await
+            .map_err(|e| format!("reserve: {e}"))?;
+        self.done(log, &mut saga).await?;
+
+        self.step(log, &mut saga, Step::Charge).await?;
+        let paid = charge::charge(
+            &self.payment,
+            &payment::ChargeCommand {
+                order_id: payment::OrderId(order_id),
+                saga_id: payment::SagaId(saga_id),
+                user_id: payment::UserId(user),
+                amount: order.total_amount,
+                coupon_id: None,
+            },
+        )
+        .await
+        .map_err(|e| format!("charge: {e}"))?;
+        saga.payment_id = Some(paid.id.0);
+        saga.paid_amount = paid.paid_amount;
+        self.done(log, &mut saga).await?;
+
+        self.step(log, &mut saga, Step::Deliver).await?;
+        self.deliveries
+            .confirm(
+                delivery::OrderId(order_id),
+                delivery::SagaId(saga_id),
+                Some(delivery::PaymentId(paid.id.0)),
+            )
+            .await
+            .map_err(|e| format!("confirm delivery: {e}"))?;
+        self.done(log, &mut saga).await?;
+
+        self.step(log, &mut saga, Step::Finish).await?;
+        let record = PaymentRecord {
+            payment_id: paid.id.0,
+            discount_amount: paid.discount_amount,
+            paid_amount: paid.paid_amount,
+        };
+        transitions::apply(
+            &self.order,
+            order_id,
+            &Command::MarkPaid {
+                saga: saga_id,
+                payment: record,
+            },
+        )
+        .await
+        .map_err(|e| format!("mark paid: {e}"))?;
+        self.done(log, &mut saga).await?;
+
+        if let Some(log) = log {
+            saga.state = State::Completed;
+            log.record(&saga, State::Completed.as_str(), "DONE", "")
+                .await
+                .map_err(|e| format!("saga log: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The engine's "begin step" log write.
+    async fn step(&self, log: Option<&SagaLog>, saga: &mut Saga, step: Step) -> Result<(), String> {
+        saga.step = step;
+        saga.phase = Phase::Started;
+        match log {
+            Some(log) => log
+                .record(saga, step.as_str(), "STARTED", "")
+                .await
+                .map_err(|e| format!("saga log: {e}")),
+            None => Ok(()),
+        }
+    }
+
+    /// The engine's "step done" log write.
+    async fn done(&self, log: Option<&SagaLog>, saga: &mut Saga) -> Result<(), String> {
+        saga.phase = Phase::Done;
+        match log {
+            Some(log) => log
+                .record(saga, saga.step.as_str(), "DONE", "")
+                .await
+                .map_err(|e| format!("saga log: {e}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs the floor with one worker per user for `limits`.
+pub async fn run(
+    floor: &Arc<Floor>,
+    users: &[Uuid],
+    catalog: &Catalog,
+    with_log: bool,
+    limits: Limits,
+) -> Stats {
+    let workers: Vec<Worker> = users
+        .iter()
+        .map(|&user| {
+            let floor = floor.clone();
+            let catalog = catalog.clone();
+            Box::new(move || {
+                let floor = floor.clone();
+                let lines: Vec<LineRequest> = catalog
+                    .basket()
+                    .into_iter()
+                    .filter_map(|l| {
+                        Some(LineRequest {
+                            product_id: Uuid::try_parse(&l.product_id).ok()?,
+                            quantity: l.quantity,
+                        })
+                    })
+                    .collect();
+                Box::pin(async move { floor.checkout(user, lines, with_log).await })
+                    as driver::Attempt
+            }) as Worker
+        })
+        .collect();
+    driver::run(workers, limits).await
+}
