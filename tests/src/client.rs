@@ -20,6 +20,7 @@ use crate::Stack;
 type Authed = InterceptedService<Channel, BearerToken>;
 
 /// A caller of the gateway's gRPC face with a valid token.
+#[derive(Clone)]
 pub struct User {
     pub id: Uuid,
     pub token: String,
@@ -29,11 +30,25 @@ pub struct User {
 
 impl User {
     pub async fn connect(stack: &Stack, role: Role) -> Self {
+        Self::at(&stack.gateway.url(), &stack.jwt_secret, role).await
+    }
+
+    /// A new caller with `role` of the gateway at `url` whose tokens use `jwt_secret`.
+    pub async fn at(url: &str, jwt_secret: &str, role: Role) -> Self {
         let id = Uuid::now_v7();
-        let token = Authenticator::new(&stack.jwt_secret)
+        let token = Authenticator::new(jwt_secret)
             .mint(id, role, Duration::from_secs(3600))
             .expect("mint token");
-        let channel = Channel::from_shared(stack.gateway.url())
+        Self::with_token(url, id, token).await
+    }
+
+    /// The same caller (id and token) on a new connection to the gateway at `url`.
+    pub async fn reconnect(&self, url: &str) -> Self {
+        Self::with_token(url, self.id, self.token.clone()).await
+    }
+
+    async fn with_token(url: &str, id: Uuid, token: String) -> Self {
+        let channel = Channel::from_shared(url.to_owned())
             .expect("url")
             .connect()
             .await
@@ -97,6 +112,40 @@ impl User {
             .checkout(request)
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    pub async fn checkout_with_key(
+        &self,
+        items: &[(&str, i32)],
+        key: &str,
+    ) -> Result<Order, Status> {
+        let mut request = tonic::Request::new(CheckoutRequest {
+            items: lines(items),
+            delivery: Some(address()),
+            coupon_id: String::new(),
+        });
+        request
+            .metadata_mut()
+            .insert("idempotency-key", key.parse().expect("ascii key"));
+        self.shop
+            .clone()
+            .checkout(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Every order of this user (one page, newest first).
+    pub async fn orders(&self) -> Vec<Order> {
+        self.shop
+            .clone()
+            .list_orders(shop_proto::gateway::ListOrdersRequest {
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("list orders")
+            .into_inner()
+            .orders
     }
 
     pub async fn order(&self, order_id: &str) -> Result<Order, Status> {

@@ -1,12 +1,20 @@
 //! End-to-end support: the whole system for one test (a fresh database per service on
 //! the test Postgres, the test Redis, the four real apps on port 0), clients of both
 //! public faces as a user or an admin, and the invariant audit every test ends with.
+//!
+//! - [`Stack`]: the four apps in this process.
+//! - [`Services`]: the three internal services only, for a gateway run elsewhere (the
+//!   real binary, see [`process`]).
+//! - [`client`]: the public faces as a shopper or an operator holds them.
+//! - [`audit`]: the invariants of DESIGN.md, read from every database and Redis.
+//! - [`probe`]: health and reflection, as grpcurl sees them.
 
 pub mod audit;
 pub mod client;
 pub mod probe;
+pub mod process;
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use shop_common::app::Service;
 use shop_testkit::{PgServer, RedisServer, Running};
@@ -19,6 +27,12 @@ pub struct Options {
     pub payment_window: Duration,
     pub auto_receive_after: Duration,
     pub redis_url: Option<String>,
+    /// Database URLs to use instead of fresh ones on the shared test server: a test
+    /// that stops a service's Postgres gives that service a database on a private
+    /// server, so the other tests of the binary are not disturbed.
+    pub order_database: Option<String>,
+    pub payment_database: Option<String>,
+    pub delivery_database: Option<String>,
 }
 
 impl Default for Options {
@@ -27,6 +41,9 @@ impl Default for Options {
             payment_window: Duration::from_secs(300),
             auto_receive_after: Duration::from_secs(24 * 3600),
             redis_url: None,
+            order_database: None,
+            payment_database: None,
+            delivery_database: None,
         }
     }
 }
@@ -41,6 +58,7 @@ pub struct Stack {
     pub jwt_secret: String,
     pub databases: Databases,
     pub redis_url: String,
+    options: Options,
 }
 
 /// Database URLs of one stack.
@@ -52,53 +70,138 @@ pub struct Databases {
     pub gateway: String,
 }
 
+/// The three internal services of one test, and a fresh database for a gateway that
+/// runs elsewhere (say, the real `gateway` binary as a child process).
+pub struct Services {
+    pub order: Running,
+    pub payment: Running,
+    pub delivery: Running,
+    /// The secret a gateway in front of these services signs tokens with.
+    pub jwt_secret: String,
+    pub databases: Databases,
+    pub redis_url: String,
+    options: Options,
+}
+
+impl Services {
+    pub async fn start(options: Options) -> anyhow::Result<Self> {
+        let pg = PgServer::shared();
+        let redis_url = options
+            .redis_url
+            .clone()
+            .unwrap_or_else(|| RedisServer::shared().url());
+        let fresh_or = |url: &Option<String>| {
+            let url = url.clone();
+            async move {
+                match url {
+                    Some(url) => url,
+                    None => pg.fresh_database().await,
+                }
+            }
+        };
+        let databases = Databases {
+            order: fresh_or(&options.order_database).await,
+            payment: fresh_or(&options.payment_database).await,
+            delivery: fresh_or(&options.delivery_database).await,
+            gateway: pg.fresh_database().await,
+        };
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let order = start_order(&databases, any_port).await?;
+        let payment = start_payment(&databases, any_port).await?;
+        let delivery = start_delivery(&databases, &redis_url, &options, any_port).await?;
+        Ok(Self {
+            order,
+            payment,
+            delivery,
+            jwt_secret: gateway_config(&databases, "", "", "").jwt_secret,
+            databases,
+            redis_url,
+            options,
+        })
+    }
+
+    /// Waits (bounded) for every saga to end, then checks the five invariants.
+    pub async fn audit(&self) {
+        let audit = audit::Audit::connect(&self.databases, &self.redis_url).await;
+        audit.assert_clean().await;
+    }
+}
+
+fn gateway_config(
+    databases: &Databases,
+    order: &str,
+    payment: &str,
+    delivery: &str,
+) -> gateway::Config {
+    gateway::Config::for_tests(
+        databases.gateway.clone(),
+        order.to_owned(),
+        payment.to_owned(),
+        delivery.to_owned(),
+    )
+}
+
+async fn start_order(databases: &Databases, addr: SocketAddr) -> anyhow::Result<Running> {
+    let mut config = order_svc::Config::for_tests(databases.order.clone());
+    config.listen_addr = addr;
+    let app = order_svc::App::build(config).await?;
+    Ok(Running::spawn(app.local_addr(), |stop| {
+        app.run_until_stopped(stop)
+    }))
+}
+
+async fn start_payment(databases: &Databases, addr: SocketAddr) -> anyhow::Result<Running> {
+    let mut config = payment_svc::Config::for_tests(databases.payment.clone());
+    config.listen_addr = addr;
+    let app = payment_svc::App::build(config).await?;
+    Ok(Running::spawn(app.local_addr(), |stop| {
+        app.run_until_stopped(stop)
+    }))
+}
+
+async fn start_delivery(
+    databases: &Databases,
+    redis_url: &str,
+    options: &Options,
+    addr: SocketAddr,
+) -> anyhow::Result<Running> {
+    let mut config =
+        delivery_svc::Config::for_tests(databases.delivery.clone(), redis_url.to_owned());
+    config.auto_receive_after = options.auto_receive_after;
+    config.listen_addr = addr;
+    let app = delivery_svc::App::build(config).await?;
+    Ok(Running::spawn(app.local_addr(), |stop| {
+        app.run_until_stopped(stop)
+    }))
+}
+
 impl Stack {
     pub async fn start() -> anyhow::Result<Self> {
         Self::with(Options::default()).await
     }
 
     pub async fn with(options: Options) -> anyhow::Result<Self> {
-        let pg = PgServer::shared();
-        let redis_url = options
-            .redis_url
-            .clone()
-            .unwrap_or_else(|| RedisServer::shared().url());
-        let databases = Databases {
-            order: pg.fresh_database().await,
-            payment: pg.fresh_database().await,
-            delivery: pg.fresh_database().await,
-            gateway: pg.fresh_database().await,
-        };
-
-        let order =
-            order_svc::App::build(order_svc::Config::for_tests(databases.order.clone())).await?;
-        let order = Running::spawn(order.local_addr(), |stop| order.run_until_stopped(stop));
-
-        let payment =
-            payment_svc::App::build(payment_svc::Config::for_tests(databases.payment.clone()))
-                .await?;
-        let payment = Running::spawn(payment.local_addr(), |stop| payment.run_until_stopped(stop));
-
-        let mut delivery_config =
-            delivery_svc::Config::for_tests(databases.delivery.clone(), redis_url.clone());
-        delivery_config.auto_receive_after = options.auto_receive_after;
-        let delivery = delivery_svc::App::build(delivery_config).await?;
-        let delivery = Running::spawn(delivery.local_addr(), |stop| {
-            delivery.run_until_stopped(stop)
-        });
-
-        let mut config = gateway::Config::for_tests(
-            databases.gateway.clone(),
-            order.url(),
-            payment.url(),
-            delivery.url(),
+        let services = Services::start(options).await?;
+        let mut config = gateway_config(
+            &services.databases,
+            &services.order.url(),
+            &services.payment.url(),
+            &services.delivery.url(),
         );
-        config.payment_window = options.payment_window;
-        let jwt_secret = config.jwt_secret.clone();
+        config.payment_window = services.options.payment_window;
         let gateway = gateway::App::build(config).await?;
         let gateway_http = gateway.http_addr();
         let gateway = Running::spawn(gateway.local_addr(), |stop| gateway.run_until_stopped(stop));
 
+        let Services {
+            order,
+            payment,
+            delivery,
+            jwt_secret,
+            databases,
+            redis_url,
+            options,
+        } = services;
         Ok(Self {
             order,
             payment,
@@ -108,6 +211,7 @@ impl Stack {
             jwt_secret,
             databases,
             redis_url,
+            options,
         })
     }
 
@@ -117,13 +221,28 @@ impl Stack {
         let addr = self.payment.addr;
         self.payment.halt().await.expect("payment-svc stops");
         let output = during.await;
-        let mut config = payment_svc::Config::for_tests(self.databases.payment.clone());
-        config.listen_addr = addr;
-        let app = payment_svc::App::build(config)
+        self.payment = start_payment(&self.databases, addr)
             .await
             .expect("payment-svc restarts");
-        self.payment = Running::spawn(addr, |stop| app.run_until_stopped(stop));
         output
+    }
+
+    /// Stops delivery-svc (gracefully); its port stays reserved for
+    /// [`Stack::restart_delivery`].
+    pub async fn stop_delivery(&mut self) {
+        self.delivery.halt().await.expect("delivery-svc stops");
+    }
+
+    /// Starts a new delivery-svc on the same port, database and Redis.
+    pub async fn restart_delivery(&mut self) {
+        self.delivery = start_delivery(
+            &self.databases,
+            &self.redis_url,
+            &self.options,
+            self.delivery.addr,
+        )
+        .await
+        .expect("delivery-svc restarts");
     }
 
     /// A new shopper with their own id and token.

@@ -7,6 +7,7 @@
 
 mod faults;
 mod flows;
+mod grpc_input;
 mod operators;
 mod rest;
 mod smoke;

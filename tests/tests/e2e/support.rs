@@ -45,3 +45,16 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Asserts INVALID_ARGUMENT with VALIDATION_FAILED and a field violation whose path
+/// starts with `field`.
+#[track_caller]
+pub fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) -> Status {
+    let status = assert_error(result, Code::InvalidArgument, "VALIDATION_FAILED");
+    let violations = status::violations(&status);
+    assert!(
+        violations.iter().any(|(path, _)| path.starts_with(field)),
+        "expected a violation of {field:?}, got {violations:?}"
+    );
+    status
+}
