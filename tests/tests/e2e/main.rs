@@ -10,5 +10,6 @@ mod flows;
 mod grpc_input;
 mod operators;
 mod rest;
+mod retries;
 mod smoke;
 mod support;
