@@ -12,12 +12,14 @@ pub const MAX_CHARGE: i64 = 1_000_000_000_000;
 /// because a compensation must not fail over a cosmetic field.
 pub const MAX_REFUND_REASON_CHARS: usize = 500;
 
-/// Checks the order amount of a charge.
+/// Checks the order amount of a charge. Zero is a real order of free products: it is
+/// charged (a payment of nothing, no wallet needed) like any other, so a paid order
+/// always has its one charged payment.
 pub fn charge_amount(amount: i64) -> Result<i64, String> {
-    if (1..=MAX_CHARGE).contains(&amount) {
+    if (0..=MAX_CHARGE).contains(&amount) {
         Ok(amount)
     } else {
-        Err(format!("must be between 1 and {MAX_CHARGE}, got {amount}"))
+        Err(format!("must be between 0 and {MAX_CHARGE}, got {amount}"))
     }
 }
 
@@ -144,7 +146,7 @@ mod tests {
 
     #[test]
     fn charge_amount_bounds() {
-        assert!(charge_amount(0).is_err());
+        assert!(charge_amount(0).is_ok(), "an order of free products");
         assert!(charge_amount(-1).is_err());
         assert!(charge_amount(i64::MAX).is_err());
         assert!(charge_amount(MAX_CHARGE).is_ok());

@@ -175,3 +175,15 @@ async fn get_payment_of_an_unpaid_order_is_not_found() {
     assert_refused(&err, Code::NotFound, "NOT_FOUND");
     app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn an_order_of_free_products_is_charged_nothing_and_needs_no_wallet() {
+    let app = TestApp::spawn().await;
+    let (user, order, saga) = (id(), id(), id());
+    let payment = app.charge(&order, &saga, &user, 0, "").await.unwrap();
+    assert_eq!(payment.status(), PaymentStatus::Charged);
+    assert_eq!((payment.amount, payment.paid_amount), (0, 0));
+    assert!(app.refund(&order, &saga).await.refunded);
+    assert_eq!(app.balance(&user).await, 0);
+    app.assert_invariants().await;
+}
