@@ -9,6 +9,7 @@ mod database_restart;
 mod delivery_down;
 mod faults;
 mod flows;
+mod gateway_crash;
 mod grpc_input;
 mod operators;
 mod rest;
