@@ -91,6 +91,7 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Results> {
         plan.products,
         plan.most_shoppers()
     ));
+    let load_before = load_average();
     let admin = Shopper::connect(target, Role::Admin).await?;
     let catalog = Catalog::create(&admin, plan.products).await?;
     let users = shoppers(target, &admin, plan.most_shoppers()).await?;
@@ -148,7 +149,18 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Results> {
     results
         .violations
         .extend(audit::violations(&target.databases, &target.redis_url).await);
+    results.notes.push(format!(
+        "load average (1, 5, 15 min) before: {load_before}; after: {} (other work on the machine skews the numbers)",
+        load_average()
+    ));
     Ok(results)
+}
+
+/// `/proc/loadavg`'s first three fields.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// One worker per shopper repeating `scenario` on random baskets.
