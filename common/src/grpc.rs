@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::Routes, transport::Server};
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::ServingStatus;
 
 /// How long in-flight calls (and open event streams) get to finish after shutdown.
@@ -61,7 +63,7 @@ pub async fn serve(
             tracing::info_span!("grpc", path = %request.uri().path(), request_id)
         })
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), on_shutdown);
+        .serve_with_incoming_shutdown(incoming(listener), on_shutdown);
     tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
         () = grace_expired(shutdown) => {
@@ -69,6 +71,12 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// Accepted connections with Nagle off: a gRPC answer is a few small frames, and
+/// Nagle plus delayed ACKs would hold each one back for up to 40 ms.
+fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Reflection that lists only what this server serves (the descriptor set holds the

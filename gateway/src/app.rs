@@ -4,6 +4,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use axum::serve::ListenerExt;
 use shop_common::{CancellationToken, app::Service, db, worker};
 use shop_proto::gateway::{
     admin_service_server::AdminServiceServer, shop_service_server::ShopServiceServer,
@@ -127,7 +128,13 @@ impl Service for App {
         );
         let router = crate::http::router(self.gateway, self.readiness);
         let http_stop = shutdown.clone();
-        let http = axum::serve(self.http, router)
+        // Nagle off, as on the gRPC side: small JSON answers must not wait for ACKs.
+        let listener = self.http.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
+        let http = axum::serve(listener, router)
             .with_graceful_shutdown(async move { http_stop.cancelled().await });
         tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
