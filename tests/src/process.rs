@@ -6,6 +6,7 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::OnceLock,
     time::Duration,
 };
 
@@ -24,34 +25,18 @@ pub struct GatewayProcess {
 }
 
 impl GatewayProcess {
-    /// Where the binary is: `SHOP_GATEWAY_BIN`, else beside this test binary's
-    /// directory (`target/debug/gateway`), else `target/debug/gateway` of the workspace.
-    /// `cargo test --workspace` builds it; `cargo test -p shop-e2e` alone does not.
-    pub fn binary() -> anyhow::Result<PathBuf> {
+    /// The binary: `SHOP_GATEWAY_BIN` when set, else `cargo build -p gateway --bin
+    /// gateway` (once per test process; quick when it is up to date) and its output.
+    /// Building it here is what keeps it current: `cargo test` builds only the test
+    /// harness of a package's binary unless that package has integration tests, which
+    /// the gateway does not, so `target/debug/gateway` may be missing or stale.
+    pub async fn binary() -> anyhow::Result<PathBuf> {
+        static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
         if let Some(path) = std::env::var_os("SHOP_GATEWAY_BIN") {
             return Ok(PathBuf::from(path));
         }
-        let mut candidates = Vec::new();
-        if let Ok(exe) = std::env::current_exe() {
-            // target/debug/deps/e2e-<hash> -> target/debug/gateway
-            if let Some(profile) = exe.parent().and_then(|deps| deps.parent()) {
-                candidates.push(profile.join("gateway"));
-            }
-        }
-        candidates.push(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../target/debug/gateway"
-        )));
-        candidates
-            .iter()
-            .find(|path| path.is_file())
-            .cloned()
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the gateway binary is missing (looked at {candidates:?}): build it with \
-                     `cargo build -p gateway` (`cargo test --workspace` does), or set SHOP_GATEWAY_BIN"
-                )
-            })
+        let built = tokio::task::spawn_blocking(|| BUILT.get_or_init(build).clone()).await?;
+        built.map_err(|err| anyhow::anyhow!(err))
     }
 
     /// Starts the binary in front of `services` on the given addresses, with the
@@ -61,7 +46,7 @@ impl GatewayProcess {
         grpc: SocketAddr,
         http: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let binary = Self::binary()?;
+        let binary = Self::binary().await?;
         let log = std::env::temp_dir().join(format!(
             "shop-e2e-gateway-{}.log",
             uuid::Uuid::new_v4().simple()
@@ -146,4 +131,39 @@ impl Drop for GatewayProcess {
             let _ = std::fs::remove_file(&self.log);
         }
     }
+}
+
+/// Runs `cargo build -p gateway --bin gateway` in this workspace and returns the path
+/// of the executable it reports.
+fn build() -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let output = Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "gateway",
+            "--bin",
+            "gateway",
+            "--message-format=json",
+        ])
+        .current_dir(workspace)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| {
+            format!("cannot run {cargo} to build the gateway binary ({err}); set SHOP_GATEWAY_BIN")
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo build -p gateway --bin gateway` failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "gateway")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .filter(|path| path.is_file())
+        .ok_or_else(|| "cargo built no gateway executable; set SHOP_GATEWAY_BIN".to_owned())
 }

@@ -3,8 +3,8 @@
 //! pivot) or undo (before it) every saga the dead process left, and a client that
 //! retries with its idempotency key must end with exactly one paid order.
 //!
-//! Needs `target/debug/gateway` (`cargo build -p gateway`; `cargo test --workspace`
-//! builds it).
+//! The binary is built on first use (`cargo build -p gateway --bin gateway`, see
+//! `GatewayProcess::binary`), or taken from `SHOP_GATEWAY_BIN`.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -239,7 +239,7 @@ async fn gateway_killed_mid_checkouts_recovers_every_saga() {
 }
 
 /// The long version: several kills at different points, with the real 30 s leases.
-/// Run with `cargo build -p gateway && cargo test -p shop-e2e gateway_crash -- --ignored`
+/// Run with `cargo test -p shop-e2e gateway_crash -- --ignored`
 /// (about four minutes: each restart waits for the dead process's leases).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "soak: several minutes; run explicitly"]
