@@ -42,7 +42,7 @@ impl Config {
             jwt_secret,
             internal_token: config::optional(env, "INTERNAL_TOKEN"),
             payment_window: config::duration(env, "PAYMENT_WINDOW", Duration::from_secs(300))?,
-            db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
+            db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 32)?,
         })
     }
 }

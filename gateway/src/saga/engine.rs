@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::{
     log::SagaLog,
-    model::{Phase, Saga, State, Step},
+    model::{Entry, Phase, Saga, State, Step},
 };
 use crate::clients::{self, Clients, Deadline};
 
@@ -75,16 +75,23 @@ impl Engine {
         self.save(saga, step.as_str(), "STARTED", "").await
     }
 
-    /// Logs the end of the current forward step (with what it learned, already in `saga`).
+    /// Records the end of the current forward step (with what it learned, already in
+    /// `saga`); written with the saga's next save, before its next call.
     pub(crate) async fn done(&self, saga: &mut Saga, detail: &str) -> Result<(), Halt> {
         saga.phase = Phase::Done;
-        self.save(saga, saga.step.as_str(), "DONE", detail).await
+        let entry = Entry {
+            label: saga.step.as_str().to_owned(),
+            phase: "DONE",
+            detail: detail.to_owned(),
+        };
+        saga.unsaved.push(entry);
+        Ok(())
     }
 
     /// Runs one compensation call (idempotent), logged before and after.
     pub(crate) async fn undo<T, F, Fut>(
         &self,
-        saga: &Saga,
+        saga: &mut Saga,
         label: &'static str,
         call: F,
     ) -> Result<T, Halt>
@@ -99,7 +106,11 @@ impl Engine {
             .await
         {
             Ok(value) => {
-                self.save(saga, label, "DONE", "").await?;
+                saga.unsaved.push(Entry {
+                    label: label.to_owned(),
+                    phase: "DONE",
+                    detail: String::new(),
+                });
                 Ok(value)
             }
             Err(status) => {
@@ -138,13 +149,23 @@ impl Engine {
         Halt::Later(cause)
     }
 
-    async fn save(&self, saga: &Saga, label: &str, phase: &str, detail: &str) -> Result<(), Halt> {
-        self.log
-            .record(saga, label, phase, detail)
-            .await
-            .map_err(|err| {
-                // Without the log we may not go on: the step would not be recoverable.
-                Halt::Later(shop_common::status::unavailable("the saga log", &err))
-            })
+    /// Writes the saga, its unsaved records and `(label, phase, detail)` in one commit.
+    async fn save(
+        &self,
+        saga: &mut Saga,
+        label: &str,
+        phase: &'static str,
+        detail: &str,
+    ) -> Result<(), Halt> {
+        let mut entries = std::mem::take(&mut saga.unsaved);
+        entries.push(Entry {
+            label: label.to_owned(),
+            phase,
+            detail: detail.to_owned(),
+        });
+        self.log.record(saga, &entries).await.map_err(|err| {
+            // Without the log we may not go on: the step would not be recoverable.
+            Halt::Later(shop_common::status::unavailable("the saga log", &err))
+        })
     }
 }

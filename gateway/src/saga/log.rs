@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row, postgres::PgRow};
 use uuid::Uuid;
 
-use super::model::{Kind, Outcome, Phase, Saga, State, Step};
+use super::model::{Entry, Kind, Outcome, Phase, Saga, State, Step};
 
 /// How long a running saga is owned by whoever runs it; after that recovery may take it.
 pub const LEASE: Duration = Duration::from_secs(30);
@@ -64,14 +64,9 @@ impl SagaLog {
         tx.commit().await
     }
 
-    /// Saves the saga as it is now and logs `(label, phase, detail)`; renews the lease.
-    pub async fn record(
-        &self,
-        saga: &Saga,
-        label: &str,
-        phase: &str,
-        detail: &str,
-    ) -> sqlx::Result<()> {
+    /// Saves the saga as it is now and appends `entries` to its log, in one
+    /// transaction; renews the lease.
+    pub async fn record(&self, saga: &Saga, entries: &[Entry]) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE sagas SET state = $2, step = $3, phase = $4, outcome = $5, amount = $6, payment_id = $7, \
@@ -92,7 +87,9 @@ impl SagaLog {
         .bind(LEASE)
         .execute(&mut *tx)
         .await?;
-        append(&mut tx, saga.id, label, phase, detail).await?;
+        for entry in entries {
+            append(&mut tx, saga.id, &entry.label, entry.phase, &entry.detail).await?;
+        }
         tx.commit().await
     }
 
@@ -227,6 +224,7 @@ fn from_row(row: &PgRow) -> sqlx::Result<SagaRecord> {
             reason: row.try_get("reason")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
+            unsaved: Vec::new(),
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

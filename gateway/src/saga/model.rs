@@ -50,6 +50,17 @@ pub enum Outcome {
     Fail,
 }
 
+/// A step record not yet written to the log: a step's DONE is written together with
+/// whatever the saga writes next (always before its next call), halving the log's
+/// commits. A crash in between loses only the record, and recovery runs the step
+/// again, which every step allows (idempotent, fenced).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub label: String,
+    pub phase: &'static str,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Saga {
     pub id: Uuid,
@@ -69,6 +80,8 @@ pub struct Saga {
     pub reason: String,
     pub attempts: i32,
     pub last_error: String,
+    /// Step records waiting to be written with the next save.
+    pub unsaved: Vec<Entry>,
 }
 
 impl Saga {
@@ -123,6 +136,7 @@ impl Saga {
             reason,
             attempts: 0,
             last_error: String::new(),
+            unsaved: Vec::new(),
         }
     }
 
