@@ -15,7 +15,7 @@ use delivery_svc::{
 };
 use gateway::saga::{
     Saga, SagaLog, State,
-    model::{Phase, Step},
+    model::{Entry, Phase, Step},
 };
 use order_svc::{
     domain::{
@@ -184,36 +184,41 @@ impl Floor {
 
         if let Some(log) = log {
             saga.state = State::Completed;
-            log.record(&saga, State::Completed.as_str(), "DONE", "")
+            let entries = flush(&mut saga, State::Completed.as_str(), "DONE");
+            log.record(&saga, &entries)
                 .await
                 .map_err(|e| format!("saga log: {e}"))?;
         }
         Ok(())
     }
 
-    /// The engine's "begin step" log write.
+    /// The engine's "begin step" log write (which also carries the previous step's DONE).
     async fn step(&self, log: Option<&SagaLog>, saga: &mut Saga, step: Step) -> Result<(), String> {
         saga.step = step;
         saga.phase = Phase::Started;
         match log {
-            Some(log) => log
-                .record(saga, step.as_str(), "STARTED", "")
-                .await
-                .map_err(|e| format!("saga log: {e}")),
+            Some(log) => {
+                let entries = flush(saga, step.as_str(), "STARTED");
+                log.record(saga, &entries)
+                    .await
+                    .map_err(|e| format!("saga log: {e}"))
+            }
             None => Ok(()),
         }
     }
 
-    /// The engine's "step done" log write.
+    /// The engine's "step done": recorded now, written with the next log write.
     async fn done(&self, log: Option<&SagaLog>, saga: &mut Saga) -> Result<(), String> {
         saga.phase = Phase::Done;
-        match log {
-            Some(log) => log
-                .record(saga, saga.step.as_str(), "DONE", "")
-                .await
-                .map_err(|e| format!("saga log: {e}")),
-            None => Ok(()),
+        if log.is_some() {
+            let entry = Entry {
+                label: saga.step.as_str().to_owned(),
+                phase: "DONE",
+                detail: String::new(),
+            };
+            saga.unsaved.push(entry);
         }
+        Ok(())
     }
 }
 
@@ -248,4 +253,15 @@ pub async fn run(
         })
         .collect();
     driver::run(workers, limits).await
+}
+
+/// The saga's unsaved records plus `(label, phase)`, as the engine writes them.
+fn flush(saga: &mut Saga, label: &str, phase: &'static str) -> Vec<Entry> {
+    let mut entries = std::mem::take(&mut saga.unsaved);
+    entries.push(Entry {
+        label: label.to_owned(),
+        phase,
+        detail: String::new(),
+    });
+    entries
 }

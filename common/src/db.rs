@@ -4,13 +4,17 @@ use std::time::Duration;
 
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
+/// How long a call waits for a pooled connection. Below the gateway's per-call deadline
+/// (3 s), so a database that is down answers UNAVAILABLE before the caller gives up.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Connects with bounded waits, so a database that is down turns into an error
 /// (UNAVAILABLE to clients) instead of a hang.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(Duration::from_secs(300))
         .connect(url)
         .await?;

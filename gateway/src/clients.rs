@@ -84,14 +84,17 @@ impl Deadline {
         }
     }
 
-    /// The caller's `grpc-timeout`, capped by [`DEFAULT_BUDGET`] x 3, else the default;
-    /// the caller's `x-request-id` when it is a UUID, else a new one.
+    /// The caller's `grpc-timeout` less a margin (so the answer reaches the caller
+    /// before it gives up), capped by [`DEFAULT_BUDGET`] x 3, else the default; the
+    /// caller's `x-request-id` when it is a UUID, else a new one.
     pub fn from_metadata(metadata: &MetadataMap) -> Self {
         let budget = metadata
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout)
-            .map_or(DEFAULT_BUDGET, |t| t.min(DEFAULT_BUDGET * 3));
+            .map_or(DEFAULT_BUDGET, |t| {
+                (t - answer_margin(t)).min(DEFAULT_BUDGET * 3)
+            });
         let request_id = metadata
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
@@ -125,6 +128,14 @@ impl Deadline {
 pub struct Call {
     pub timeout: Duration,
     pub request_id: Uuid,
+}
+
+/// Time kept back from a caller's timeout for the answer to travel: a tenth, at least
+/// 50 ms and at most 1 s (never more than half of it).
+fn answer_margin(timeout: Duration) -> Duration {
+    (timeout / 10)
+        .clamp(Duration::from_millis(50), Duration::from_secs(1))
+        .min(timeout / 2)
 }
 
 /// `grpc-timeout` is digits and a unit: H, M, S, m (ms), u (us), n (ns).
@@ -265,6 +276,26 @@ pub fn public(what: &str, status: Status) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_keeps_a_margin_for_the_answer() {
+        assert_eq!(
+            answer_margin(Duration::from_secs(5)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            answer_margin(Duration::from_secs(60)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            answer_margin(Duration::from_millis(200)),
+            Duration::from_millis(50)
+        );
+        assert_eq!(
+            answer_margin(Duration::from_millis(60)),
+            Duration::from_millis(30)
+        );
+    }
 
     #[test]
     fn grpc_timeout_units() {

@@ -186,7 +186,13 @@ impl Gateway {
             .create(&saga)
             .await
             .map_err(|err| status::unavailable("the saga log", &err))?;
-        match self.engine.pay(&mut saga, deadline).await {
+        let engine = self.engine.clone();
+        let (saga, result) = detached(async move {
+            let result = engine.pay(&mut saga, deadline).await;
+            (saga, result)
+        })
+        .await?;
+        match result {
             Ok(()) => Ok(()),
             Err(Halt::Ended(status)) => Err(status),
             Err(Halt::Later(status)) if saga.past_pivot() => {
@@ -235,7 +241,13 @@ impl Gateway {
                     .create(&saga)
                     .await
                     .map_err(|err| status::unavailable("the saga log", &err))?;
-                match self.engine.cancel_paid(&mut saga, deadline).await {
+                let engine = self.engine.clone();
+                let (saga, result) = detached(async move {
+                    let result = engine.cancel_paid(&mut saga, deadline).await;
+                    (saga, result)
+                })
+                .await?;
+                match result {
                     Ok(()) => Ok(()),
                     Err(Halt::Ended(status)) => Err(status),
                     Err(Halt::Later(_)) if saga.past_pivot() => Ok(()),
@@ -320,4 +332,16 @@ impl Gateway {
         .map_err(|s| clients::public("order-svc", s))?;
         Ok(())
     }
+}
+
+/// Runs a saga in its own task, so that a caller who disconnects or gives up mid-way
+/// (its request future is dropped) does not leave the saga half-done until its lease
+/// runs out: it goes on to its end and its log says how it ended.
+async fn detached<T: Send + 'static>(
+    saga: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::spawn(saga).await.map_err(|err| {
+        tracing::error!(error = %err, "saga task failed");
+        status::error(Code::Internal, ErrorReason::Internal, "internal error")
+    })
 }
