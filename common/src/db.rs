@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
-/// How long a call waits for a pooled connection. Below the gateway's per-call deadline
-/// (3 s), so a database that is down answers UNAVAILABLE before the caller gives up.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a call waits for a pooled connection. Long enough to queue behind a hot row
+/// under load: 2 s turned a sold-out rush into UNAVAILABLE answers and retry storms
+/// (BENCHMARKS.md). The price is that a database that is down answers UNAVAILABLE only
+/// after this wait.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects with bounded waits, so a database that is down turns into an error
 /// (UNAVAILABLE to clients) instead of a hang.
