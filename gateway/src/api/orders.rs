@@ -16,7 +16,7 @@ use crate::{
     auth::Caller,
     clients::{self, Deadline},
     idempotency::{Claim, fingerprint, key},
-    saga::{Halt, Saga},
+    saga::{Engine, Halt, Saga},
 };
 
 /// The hold outlives the order's payment window a little, so that paying at the last
@@ -169,10 +169,9 @@ impl Gateway {
         }
     }
 
-    /// Runs the pay saga for an order. `Ok` also when the saga is past
-    /// its pivot but not finished (recovery completes it; the order shows
-    /// PAYMENT_IN_PROGRESS meanwhile).
-    /// `owner` is the order's user, whose points are charged.
+    /// Runs the pay saga for an order; `owner` is the order's user, whose points are
+    /// charged. Past the pivot but unfinished counts as `Ok` (the order shows
+    /// PAYMENT_IN_PROGRESS until recovery completes it).
     pub(crate) async fn pay(
         &self,
         owner: Uuid,
@@ -180,23 +179,32 @@ impl Gateway {
         coupon_id: Option<Uuid>,
         deadline: Deadline,
     ) -> Result<(), Status> {
-        let mut saga = Saga::pay(order_id, owner, coupon_id);
+        let saga = Saga::pay(order_id, owner, coupon_id);
+        self.run_saga(saga, move |engine, mut saga| async move {
+            let result = engine.pay(&mut saga, deadline).await;
+            (saga, result)
+        })
+        .await
+    }
+
+    /// Logs a new saga, drives it in its own task and says how it ended for the caller:
+    /// `Ok` also when it is past its pivot but not finished (recovery completes it).
+    async fn run_saga<F, Fut>(&self, saga: Saga, drive: F) -> Result<(), Status>
+    where
+        F: FnOnce(Engine, Saga) -> Fut,
+        Fut: std::future::Future<Output = (Saga, Result<(), Halt>)> + Send + 'static,
+    {
         self.engine
             .log()
             .create(&saga)
             .await
             .map_err(|err| status::unavailable("the saga log", &err))?;
-        let engine = self.engine.clone();
-        let (saga, result) = detached(async move {
-            let result = engine.pay(&mut saga, deadline).await;
-            (saga, result)
-        })
-        .await?;
+        let (saga, result) = detached(drive(self.engine.clone(), saga)).await?;
         match result {
             Ok(()) => Ok(()),
             Err(Halt::Ended(status)) => Err(status),
             Err(Halt::Later(status)) if saga.past_pivot() => {
-                tracing::warn!(saga_id = %saga.id, reason = status.message(), "payment taken; finishing in the background");
+                tracing::warn!(saga_id = %saga.id, reason = status.message(), "finishing in the background");
                 Ok(())
             }
             Err(Halt::Later(status)) => Err(status),
@@ -235,24 +243,12 @@ impl Gateway {
                 let pay_saga = Uuid::try_parse(&order.saga_id)
                     .map_err(|_| Status::internal("paid order has no saga id"))?;
                 let owner = Uuid::try_parse(&order.user_id).unwrap_or(caller.user_id);
-                let mut saga = Saga::cancel(order_id, owner, pay_saga, reason);
-                self.engine
-                    .log()
-                    .create(&saga)
-                    .await
-                    .map_err(|err| status::unavailable("the saga log", &err))?;
-                let engine = self.engine.clone();
-                let (saga, result) = detached(async move {
+                let saga = Saga::cancel(order_id, owner, pay_saga, reason);
+                self.run_saga(saga, move |engine, mut saga| async move {
                     let result = engine.cancel_paid(&mut saga, deadline).await;
                     (saga, result)
                 })
-                .await?;
-                match result {
-                    Ok(()) => Ok(()),
-                    Err(Halt::Ended(status)) => Err(status),
-                    Err(Halt::Later(_)) if saga.past_pivot() => Ok(()),
-                    Err(Halt::Later(status)) => Err(status),
-                }
+                .await
             }
             OrderStatus::PaymentInProgress => Err(status::error(
                 Code::Aborted,
