@@ -12,6 +12,8 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 
+use crate::detach::DetachLayer;
+
 /// How long in-flight calls (and open event streams) get to finish after shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -35,6 +37,8 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
+    // Innermost, so that tonic's `grpc-timeout` drops only the wrapper, not the work.
+    let routes = Routes::from(routes.into_axum_router().layer(DetachLayer));
 
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     let stopping = shutdown.clone();

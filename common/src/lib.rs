@@ -9,6 +9,7 @@
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
 //! - [`validate`]: collecting field violations.
 //! - [`db`]: Postgres pools and constraint-error translation.
+//! - [`detach`]: each accepted call runs to its end in its own task.
 //! - [`time`]: chrono <-> protobuf time types.
 //! - [`worker`]: background loops with shutdown.
 
@@ -16,6 +17,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod detach;
 pub mod grpc;
 pub mod shutdown;
 pub mod status;

@@ -15,6 +15,7 @@ use tonic::service::Routes;
 
 use crate::{
     Config,
+    admission::Admission,
     api::{Gateway, Inner},
     auth::Authenticator,
     clients::Clients,
@@ -54,6 +55,7 @@ impl App {
             clients,
             engine,
             keys: Keys::new(pool.clone()),
+            admission: Admission::new(config.checkout_concurrency as usize),
             payment_window: config.payment_window,
         });
         let grpc = TcpListener::bind(config.listen_addr).await?;

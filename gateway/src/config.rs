@@ -21,6 +21,9 @@ pub struct Config {
     /// How long an order waits for payment: its expiry and its delivery hold's TTL.
     pub payment_window: Duration,
     pub db_max_connections: u32,
+    /// Most checkouts (pay sagas, with the place of a Checkout) run at once; the rest
+    /// queue at the edge (`CHECKOUT_CONCURRENCY`, default 32).
+    pub checkout_concurrency: u32,
 }
 
 impl Config {
@@ -43,6 +46,7 @@ impl Config {
             internal_token: config::optional(env, "INTERNAL_TOKEN"),
             payment_window: config::duration(env, "PAYMENT_WINDOW", Duration::from_secs(300))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 32)?,
+            checkout_concurrency: config::positive_u32(env, "CHECKOUT_CONCURRENCY", 32)?,
         })
     }
 }
@@ -66,6 +70,7 @@ impl Config {
             internal_token: None,
             payment_window: Duration::from_secs(300),
             db_max_connections: 8,
+            checkout_concurrency: 32,
         }
     }
 }

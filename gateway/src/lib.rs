@@ -17,6 +17,7 @@
 #[macro_use]
 pub mod clients;
 
+pub mod admission;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -114,6 +114,25 @@ impl User {
             .map(tonic::Response::into_inner)
     }
 
+    /// Checkout with a `grpc-timeout` of `timeout`.
+    pub async fn checkout_within(
+        &self,
+        items: &[(&str, i32)],
+        timeout: Duration,
+    ) -> Result<Order, Status> {
+        let mut request = tonic::Request::new(CheckoutRequest {
+            items: lines(items),
+            delivery: Some(address()),
+            coupon_id: String::new(),
+        });
+        request.set_timeout(timeout);
+        self.shop
+            .clone()
+            .checkout(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
     pub async fn checkout_with_key(
         &self,
         items: &[(&str, i32)],

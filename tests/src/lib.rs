@@ -33,6 +33,8 @@ pub struct Options {
     pub order_database: Option<String>,
     pub payment_database: Option<String>,
     pub delivery_database: Option<String>,
+    /// The gateway's `CHECKOUT_CONCURRENCY`.
+    pub checkout_concurrency: u32,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             order_database: None,
             payment_database: None,
             delivery_database: None,
+            checkout_concurrency: 32,
         }
     }
 }
@@ -189,6 +192,7 @@ impl Stack {
             &services.delivery.url(),
         );
         config.payment_window = services.options.payment_window;
+        config.checkout_concurrency = services.options.checkout_concurrency;
         let gateway = gateway::App::build(config).await?;
         let gateway_http = gateway.http_addr();
         let gateway = Running::spawn(gateway.local_addr(), |stop| gateway.run_until_stopped(stop));

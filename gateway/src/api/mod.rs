@@ -14,7 +14,9 @@ pub mod shop;
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{auth::Authenticator, clients::Clients, idempotency::Keys, saga::Engine};
+use crate::{
+    admission::Admission, auth::Authenticator, clients::Clients, idempotency::Keys, saga::Engine,
+};
 
 /// Everything a public call needs; cheap to clone.
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct Inner {
     pub clients: Clients,
     pub engine: Engine,
     pub keys: Keys,
+    /// How many checkouts run at once (see [`crate::admission`]).
+    pub admission: Admission,
     /// How long a new order waits for payment.
     pub payment_window: Duration,
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Gateway, convert};
 use crate::{
+    admission::Turn,
     auth::Caller,
     clients::{self, Deadline},
     idempotency::{Claim, fingerprint, key},
@@ -169,27 +170,57 @@ impl Gateway {
         }
     }
 
-    /// Runs the pay saga for an order; `owner` is the order's user, whose points are
-    /// charged. Past the pivot but unfinished counts as `Ok` (the order shows
-    /// PAYMENT_IN_PROGRESS until recovery completes it).
+    /// OUT_OF_STOCK when a quick look (order-svc CheckStock, one read, no retry) finds
+    /// a line short now, so a sold-out purchase is refused before an order or a saga
+    /// is made. Advisory: any other answer is ignored and ReserveStock, in the saga,
+    /// stays the guard.
+    pub(crate) async fn refuse_if_sold_out(
+        &self,
+        lines: &[OrderLine],
+        deadline: Deadline,
+    ) -> Result<(), Status> {
+        let request = order::CheckStockRequest {
+            lines: lines.to_vec(),
+        };
+        let checked = clients::once(
+            deadline,
+            "order-svc",
+            call!(self.clients.order, check_stock, request),
+        )
+        .await;
+        match checked {
+            Err(s)
+                if status::reason(&s).as_deref() == Some(ErrorReason::OutOfStock.as_str_name()) =>
+            {
+                Err(clients::public("order-svc", s))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs the pay saga for an order in its `turn`; `owner` is the order's user,
+    /// whose points are charged. Past the pivot but unfinished counts as `Ok` (the
+    /// order shows PAYMENT_IN_PROGRESS until recovery completes it).
     pub(crate) async fn pay(
         &self,
         owner: Uuid,
         order_id: Uuid,
         coupon_id: Option<Uuid>,
         deadline: Deadline,
+        turn: Turn,
     ) -> Result<(), Status> {
         let saga = Saga::pay(order_id, owner, coupon_id);
-        self.run_saga(saga, move |engine, mut saga| async move {
+        self.run_saga(saga, turn, move |engine, mut saga| async move {
             let result = engine.pay(&mut saga, deadline).await;
             (saga, result)
         })
         .await
     }
 
-    /// Logs a new saga, drives it in its own task and says how it ended for the caller:
-    /// `Ok` also when it is past its pivot but not finished (recovery completes it).
-    async fn run_saga<F, Fut>(&self, saga: Saga, drive: F) -> Result<(), Status>
+    /// Logs a new saga, drives it in its own task (which keeps the `turn` until the
+    /// saga stops) and says how it ended for the caller: `Ok` also when it is past its
+    /// pivot but not finished (recovery completes it).
+    async fn run_saga<F, Fut>(&self, saga: Saga, turn: Turn, drive: F) -> Result<(), Status>
     where
         F: FnOnce(Engine, Saga) -> Fut,
         Fut: std::future::Future<Output = (Saga, Result<(), Halt>)> + Send + 'static,
@@ -199,7 +230,13 @@ impl Gateway {
             .create(&saga)
             .await
             .map_err(|err| status::unavailable("the saga log", &err))?;
-        let (saga, result) = detached(drive(self.engine.clone(), saga)).await?;
+        let run = drive(self.engine.clone(), saga);
+        let (saga, result) = detached(async move {
+            let ended = run.await;
+            drop(turn);
+            ended
+        })
+        .await?;
         match result {
             Ok(()) => Ok(()),
             Err(Halt::Ended(status)) => Err(status),
@@ -244,7 +281,8 @@ impl Gateway {
                     .map_err(|_| Status::internal("paid order has no saga id"))?;
                 let owner = Uuid::try_parse(&order.user_id).unwrap_or(caller.user_id);
                 let saga = Saga::cancel(order_id, owner, pay_saga, reason);
-                self.run_saga(saga, move |engine, mut saga| async move {
+                let turn = self.admission.admit(deadline).await?;
+                self.run_saga(saga, turn, move |engine, mut saga| async move {
                     let result = engine.cancel_paid(&mut saga, deadline).await;
                     (saga, result)
                 })

@@ -133,8 +133,12 @@ impl ShopService for Gateway {
         let result = async {
             let order = self.owned_order(&caller, order_id, deadline).await?;
             if !matches!(keyed.claim, Claim::Finished(_)) {
+                let turn = self.admission.admit(deadline).await?;
+                if order.status() == OrderStatus::PendingPayment {
+                    self.refuse_if_sold_out(&order.lines, deadline).await?;
+                }
                 let owner = Uuid::try_parse(&order.user_id).unwrap_or(caller.user_id);
-                self.pay(owner, order_id, coupon_id, deadline).await?;
+                self.pay(owner, order_id, coupon_id, deadline, turn).await?;
             }
             self.compose(&caller, order_id, deadline).await
         }
@@ -171,16 +175,20 @@ impl ShopService for Gateway {
                 Claim::Resume(_) => self.existing(order_id, deadline).await?,
                 Claim::Fresh(_) => None,
             };
+            // One turn for placing and paying: a sold-out product is refused before
+            // the order is made, and the order made is paid without queueing again.
+            let turn = self.admission.admit(deadline).await?;
             let order = match order {
                 Some(order) => order,
                 None => {
+                    self.refuse_if_sold_out(&r.items, deadline).await?;
                     self.place(&caller, order_id, &r.items, r.delivery.as_ref(), deadline)
                         .await?
                 }
             };
             created = true;
             if order.status() == OrderStatus::PendingPayment {
-                self.pay(caller.user_id, order_id, coupon_id, deadline)
+                self.pay(caller.user_id, order_id, coupon_id, deadline, turn)
                     .await?;
             }
             self.compose(&caller, order_id, deadline).await

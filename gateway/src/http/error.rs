@@ -77,11 +77,19 @@ impl IntoResponse for ApiError {
                 .map(|(field, description)| json!({"field": field, "description": description}))
                 .collect();
         }
-        (
+        let mut response = (
             http_status(status.code()),
             axum::Json(json!({ "error": error })),
         )
-            .into_response()
+            .into_response();
+        if status.code() == Code::ResourceExhausted {
+            // Overloaded: nothing was done, and a second later is a fair time to retry.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -95,6 +103,23 @@ pub fn plain(http: StatusCode, code: Code, reason: &str, message: impl Into<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overloaded_answers_429_with_retry_after() {
+        let overloaded = Status::resource_exhausted("busy");
+        let response = ApiError(overloaded).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response.headers().get(axum::http::header::RETRY_AFTER),
+            Some(&axum::http::HeaderValue::from_static("1"))
+        );
+        let refused = ApiError(Status::failed_precondition("no")).into_response();
+        assert!(
+            !refused
+                .headers()
+                .contains_key(axum::http::header::RETRY_AFTER)
+        );
+    }
 
     #[test]
     fn pinned_statuses() {

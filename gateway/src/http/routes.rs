@@ -10,6 +10,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
+use shop_common::detach::DetachLayer;
 use shop_proto::gateway::{
     AdjustStockRequest, CancelOrderRequest, CheckoutRequest, ConfirmReceiptRequest,
     CreateProductRequest, GetOrderRequest, GetProductRequest, GetWalletRequest, IssueCouponRequest,
@@ -62,6 +63,7 @@ pub fn router(gateway: Gateway, readiness: Readiness) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DetachLayer)
         .layer(TraceLayer::new_for_http())
         .with_state(AppState { gateway, readiness })
 }

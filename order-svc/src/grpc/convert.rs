@@ -118,26 +118,7 @@ pub fn new_order(req: &pb::CreateOrderRequest, now: DateTime<Utc>) -> Result<New
     let mut v = Violations::new();
     let id = v.uuid("order_id", &req.order_id);
     let user_id = v.uuid("user_id", &req.user_id);
-    if req.lines.is_empty() {
-        v.add("lines", "must have at least one line");
-    } else if req.lines.len() > MAX_LINES {
-        v.add("lines", format!("must have at most {MAX_LINES} lines"));
-    }
-    let mut lines = Vec::with_capacity(req.lines.len().min(MAX_LINES));
-    for (i, line) in req.lines.iter().enumerate().take(MAX_LINES) {
-        let product_id = v.uuid(format!("lines[{i}].product_id"), &line.product_id);
-        v.check(
-            (1..=MAX_QUANTITY).contains(&line.quantity),
-            format!("lines[{i}].quantity"),
-            format!("must be between 1 and {MAX_QUANTITY}"),
-        );
-        if let Some(product_id) = product_id {
-            lines.push(LineRequest {
-                product_id,
-                quantity: line.quantity,
-            });
-        }
-    }
+    let lines = line_requests(&mut v, &req.lines);
     let expires_at = match req.expires_at.as_ref().map(from_timestamp) {
         None => {
             v.add("expires_at", "is required");
@@ -163,6 +144,40 @@ pub fn new_order(req: &pb::CreateOrderRequest, now: DateTime<Utc>) -> Result<New
         }),
         _ => Err(Error::invalid("order_id", "is required")),
     }
+}
+
+/// A CheckStock request: the lines to look at.
+pub fn stock_check(req: &pb::CheckStockRequest) -> Result<Vec<LineRequest>, Error> {
+    let mut v = Violations::new();
+    let lines = line_requests(&mut v, &req.lines);
+    finish(v)?;
+    Ok(lines)
+}
+
+/// Validates order lines (1 to [`MAX_LINES`], quantities 1 to [`MAX_QUANTITY`], UUID
+/// product ids) into `v`, returning the well-formed ones.
+fn line_requests(v: &mut Violations, lines: &[pbc::OrderLine]) -> Vec<LineRequest> {
+    if lines.is_empty() {
+        v.add("lines", "must have at least one line");
+    } else if lines.len() > MAX_LINES {
+        v.add("lines", format!("must have at most {MAX_LINES} lines"));
+    }
+    let mut valid = Vec::with_capacity(lines.len().min(MAX_LINES));
+    for (i, line) in lines.iter().enumerate().take(MAX_LINES) {
+        let product_id = v.uuid(format!("lines[{i}].product_id"), &line.product_id);
+        v.check(
+            (1..=MAX_QUANTITY).contains(&line.quantity),
+            format!("lines[{i}].quantity"),
+            format!("must be between 1 and {MAX_QUANTITY}"),
+        );
+        if let Some(product_id) = product_id {
+            valid.push(LineRequest {
+                product_id,
+                quantity: line.quantity,
+            });
+        }
+    }
+    valid
 }
 
 pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(Uuid, Command), Error> {

@@ -122,6 +122,15 @@ impl OrderService for OrderApi {
         }))
     }
 
+    async fn check_stock(
+        &self,
+        request: Request<pb::CheckStockRequest>,
+    ) -> Result<Response<pb::CheckStockResponse>, Status> {
+        let lines = convert::stock_check(request.get_ref())?;
+        stock::check(&self.pool, &lines).await?;
+        Ok(Response::new(pb::CheckStockResponse {}))
+    }
+
     async fn begin_payment(
         &self,
         request: Request<pb::BeginPaymentRequest>,

@@ -1,13 +1,41 @@
 //! ReserveStock and ReleaseStock: the stock movements of the pay saga and their fence
-//! (`stock_reservations`, one row per order and saga, in the same transaction).
+//! (`stock_reservations`, one row per order and saga, in the same transaction); and
+//! CheckStock, the read-only look before a saga.
+
+use std::collections::BTreeMap;
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
-    domain::{OrderStatus, lifecycle},
+    domain::{OrderStatus, lifecycle, order::LineRequest},
     error::Error,
 };
+
+/// Whether the stock of every line is there now (lines of one product count together).
+/// A read: nothing is taken, so a later ReserveStock may still find it gone.
+pub async fn check(pool: &PgPool, lines: &[LineRequest]) -> Result<(), Error> {
+    let mut wanted: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for line in lines {
+        *wanted.entry(line.product_id).or_default() += i64::from(line.quantity);
+    }
+    let ids: Vec<Uuid> = wanted.keys().copied().collect();
+    let found: Vec<(Uuid, String, i32)> =
+        sqlx::query_as("SELECT id, name, stock FROM products WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(pool)
+            .await?;
+    for (product_id, quantity) in wanted {
+        match found.iter().find(|(id, ..)| *id == product_id) {
+            None => return Err(Error::ProductNotFound(product_id)),
+            Some((_, name, stock)) if i64::from(*stock) < quantity => {
+                return Err(out_of_stock(product_id, name, *stock, quantity));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
 
 /// Takes the stock of every line of the order for `saga`, all or nothing.
 /// A repeat after success is a success; a reserve after the release is refused.
@@ -146,10 +174,14 @@ async fn shortage(pool: &PgPool, product_id: Uuid, wanted: i32) -> Error {
             .fetch_optional(pool)
             .await;
     match found {
-        Ok(Some((name, stock))) => Error::OutOfStock(format!(
-            "product {product_id} ({name}) is out of stock: {stock} left, {wanted} wanted"
-        )),
+        Ok(Some((name, stock))) => out_of_stock(product_id, &name, stock, wanted.into()),
         Ok(None) => Error::OutOfStock(format!("product {product_id} is out of stock")),
         Err(err) => err.into(),
     }
+}
+
+fn out_of_stock(product_id: Uuid, name: &str, stock: i32, wanted: i64) -> Error {
+    Error::OutOfStock(format!(
+        "product {product_id} ({name}) is out of stock: {stock} left, {wanted} wanted"
+    ))
 }

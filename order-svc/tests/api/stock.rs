@@ -225,3 +225,48 @@ async fn concurrent_repeats_of_one_reserve_take_the_stock_once() {
     assert_eq!(app.stock(&mug.id).await, 3);
     app.assert_stock_conserved().await;
 }
+
+#[tokio::test]
+async fn check_stock_looks_without_taking() {
+    let app = spawn_app().await;
+    let mug = app.product("mug", 10, 5).await;
+    let plate = app.product("plate", 10, 1).await;
+    let check = |lines: Vec<shop_proto::common::OrderLine>| {
+        let mut client = app.client();
+        async move {
+            client
+                .check_stock(shop_proto::order::CheckStockRequest { lines })
+                .await
+        }
+    };
+
+    check(vec![line(&mug.id, 5), line(&plate.id, 1)])
+        .await
+        .unwrap();
+    // Lines of one product count together: 3 + 3 mugs is more than 5.
+    let status = assert_error(
+        check(vec![line(&mug.id, 3), line(&plate.id, 1), line(&mug.id, 3)]).await,
+        Code::FailedPrecondition,
+        "OUT_OF_STOCK",
+    );
+    assert!(status.message().contains("mug"), "{status:?}");
+    assert!(status.message().contains("5 left, 6 wanted"), "{status:?}");
+    assert_error(
+        check(vec![line(&new_id(), 1)]).await,
+        Code::NotFound,
+        "PRODUCT_NOT_FOUND",
+    );
+    for bad in [
+        vec![],
+        vec![line("not-a-uuid", 1)],
+        vec![line(&mug.id, 0)],
+        vec![line(&mug.id, 1001)],
+    ] {
+        assert_error(check(bad).await, Code::InvalidArgument, "VALIDATION_FAILED");
+    }
+    assert_eq!(
+        (app.stock(&mug.id).await, app.stock(&plate.id).await),
+        (5, 1)
+    );
+    app.assert_stock_conserved().await;
+}

@@ -1,0 +1,91 @@
+//! Admission control for the checkout work (paying, placing-and-paying, cancelling a
+//! paid order): at most `limit` run at once and the rest wait their turn, first come
+//! first served. An overload then queues here, at the edge, rather than in the
+//! connection pools of the gateway and the services, where it would time out internal
+//! calls and start retries that add load exactly when there is none to spare. A
+//! request that cannot get its turn within half of its remaining budget is turned away
+//! with RESOURCE_EXHAUSTED / OVERLOADED (HTTP 429) before anything was done.
+
+use std::sync::Arc;
+
+use shop_common::status;
+use shop_proto::common::ErrorReason;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::{Code, Status};
+
+use crate::clients::Deadline;
+
+#[derive(Clone)]
+pub struct Admission {
+    slots: Arc<Semaphore>,
+}
+
+/// A checkout's turn; the slot frees when it is dropped (it travels with a saga into
+/// its own task, so a caller who leaves does not free it early).
+pub type Turn = OwnedSemaphorePermit;
+
+impl Admission {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(limit.max(1))),
+        }
+    }
+
+    /// Waits for a turn, for at most half of what is left of `deadline`.
+    pub async fn admit(&self, deadline: Deadline) -> Result<Turn, Status> {
+        let patience = deadline.remaining() / 2;
+        match tokio::time::timeout(patience, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(turn)) => Ok(turn),
+            Ok(Err(_closed)) => Err(Status::unavailable("the gateway is shutting down")),
+            Err(_elapsed) => {
+                tracing::warn!(
+                    waited_ms = patience.as_millis(),
+                    "checkout turned away: overloaded"
+                );
+                Err(status::error(
+                    Code::ResourceExhausted,
+                    ErrorReason::Overloaded,
+                    "too many checkouts in progress; nothing was done, try again shortly",
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn waits_its_turn_then_gives_up_with_overloaded() {
+        let admission = Admission::new(1);
+        let first = admission
+            .admit(Deadline::after(Duration::from_secs(10)))
+            .await
+            .unwrap();
+        let refused = admission
+            .admit(Deadline::after(Duration::from_millis(100)))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::ResourceExhausted);
+        assert_eq!(status::reason(&refused).as_deref(), Some("OVERLOADED"));
+
+        let waiting = {
+            let admission = admission.clone();
+            tokio::spawn(async move {
+                admission
+                    .admit(Deadline::after(Duration::from_secs(10)))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiting.is_finished(),
+            "the second caller waits while the slot is taken"
+        );
+        drop(first);
+        assert!(waiting.await.unwrap().is_ok(), "and gets it once freed");
+    }
+}
