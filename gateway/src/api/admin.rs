@@ -13,8 +13,9 @@ use shop_proto::{
     order, payment,
 };
 use tonic::{Code, Request, Response, Status};
+use uuid::Uuid;
 
-use super::{Gateway, convert};
+use super::{Gateway, compose, convert};
 use crate::{
     clients::{self, Deadline},
     idempotency,
@@ -275,7 +276,27 @@ impl Gateway {
                 .await
             }
         };
-        result.map_err(|s| clients::public("delivery-svc", s))?;
-        self.compose(&caller, order_id, deadline).await
+        match result {
+            Ok(_) => self.compose(&caller, order_id, deadline).await,
+            Err(s) if s.code() == Code::NotFound => Err(self.no_delivery(order_id, deadline).await),
+            Err(s) => Err(clients::public("delivery-svc", s)),
+        }
+    }
+
+    /// Why an order has no delivery to move on: it does not exist (ORDER_NOT_FOUND), or
+    /// it is not paid (FAILED_PRECONDITION naming its state).
+    async fn no_delivery(&self, order_id: Uuid, deadline: Deadline) -> Status {
+        match self.existing(order_id, deadline).await {
+            Ok(None) => compose::not_found(order_id),
+            Ok(Some(order)) => status::error(
+                Code::FailedPrecondition,
+                ErrorReason::InvalidState,
+                format!(
+                    "order {order_id} has no delivery: it is {}",
+                    order.status().as_str_name()
+                ),
+            ),
+            Err(s) => s,
+        }
     }
 }

@@ -326,14 +326,25 @@ async fn bad_admin_input_over_grpc_is_refused_and_changes_nothing() {
         .await,
         "order_id",
     );
-    // No delivery for an unknown order: NOT_FOUND (the reason names the delivery).
-    let unknown = ops
-        .mark_delivered(MarkDeliveredRequest {
+    // An unknown order has no delivery to move on; an unpaid one has none yet.
+    assert_error(
+        ops.mark_delivered(MarkDeliveredRequest {
             order_id: Uuid::now_v7().to_string(),
         })
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+        .await,
+        Code::NotFound,
+        "ORDER_NOT_FOUND",
+    );
+    let unpaid = user.place(&[(&product.id, 1)]).await.unwrap();
+    let status = assert_error(
+        ops.mark_shipped(MarkShippedRequest {
+            order_id: unpaid.id.clone(),
+        })
+        .await,
+        Code::FailedPrecondition,
+        "INVALID_STATE",
+    );
+    assert!(status.message().contains("PENDING_PAYMENT"), "{status:?}");
     assert_invalid(
         ops.retry_saga(RetrySagaRequest {
             saga_id: "nope".into(),
