@@ -20,6 +20,9 @@ pub enum Error {
     OutOfStock(String),
     #[error("order {0} already exists for another user")]
     OrderIdTaken(Uuid),
+    /// A keyed admin write repeated with other values.
+    #[error("{0}")]
+    RequestKeyReused(String),
     /// ReserveStock after ReleaseStock of the same saga (a hanging reserve).
     #[error("stock of order {order_id} for saga {saga_id} was already released; reserve refused")]
     ReservationReleased { order_id: Uuid, saga_id: Uuid },
@@ -74,6 +77,11 @@ impl From<Error> for Status {
             Error::OrderIdTaken(_) => {
                 status::error(Aborted, ErrorReason::IdempotencyKeyReused, message)
             }
+            Error::RequestKeyReused(_) => status::error(
+                FailedPrecondition,
+                ErrorReason::IdempotencyKeyReused,
+                message,
+            ),
             Error::ReservationReleased { .. } => {
                 status::error(Aborted, ErrorReason::InvalidState, message)
             }

@@ -12,11 +12,12 @@ use shop_proto::{
     },
     order, payment,
 };
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status, metadata::MetadataMap};
 use uuid::Uuid;
 
 use super::{Gateway, compose, convert};
 use crate::{
+    auth::Caller,
     clients::{self, Deadline},
     idempotency,
 };
@@ -29,17 +30,19 @@ impl AdminService for Gateway {
         &self,
         request: Request<CreateProductRequest>,
     ) -> Result<Response<Product>, Status> {
-        self.auth.admin(request.metadata())?;
+        let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
+        let (request_key, attempts) = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
         let internal = order::CreateProductRequest {
             name: r.name,
             price: r.price,
             stock: r.stock,
+            request_key,
         };
-        // Not retried: a repeat would create a second product.
-        let product = clients::once(
+        let product = clients::retry(
             deadline,
+            attempts,
             "order-svc",
             call!(self.clients.order, create_product, internal),
         )
@@ -52,15 +55,18 @@ impl AdminService for Gateway {
         &self,
         request: Request<AdjustStockRequest>,
     ) -> Result<Response<Product>, Status> {
-        self.auth.admin(request.metadata())?;
+        let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
+        let (request_key, attempts) = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
         let internal = order::AdjustStockRequest {
             product_id: r.product_id,
             delta: r.delta,
+            request_key,
         };
-        let product = clients::once(
+        let product = clients::retry(
             deadline,
+            attempts,
             "order-svc",
             call!(self.clients.order, adjust_stock, internal),
         )
@@ -232,6 +238,16 @@ impl AdminService for Gateway {
         }
         Ok(Response::new(convert::saga(record)))
     }
+}
+
+/// The request's `idempotency-key` scoped to the admin who sent it (empty: none), and
+/// how many attempts its call may take: a keyed write counts once, so it may be
+/// retried; an unkeyed one is sent once, since a repeat would apply twice.
+fn admin_key(caller: &Caller, metadata: &MetadataMap) -> Result<(String, u32), Status> {
+    Ok(match idempotency::key(metadata)? {
+        Some(key) => (format!("{}:{key}", caller.user_id), 3),
+        None => (String::new(), 1),
+    })
 }
 
 /// What the courier reports.

@@ -43,6 +43,17 @@ pub struct NewProduct {
     pub name: ProductName,
     pub price: i64,
     pub stock: i32,
+    /// Makes a repeated create return the first product.
+    pub request_key: Option<String>,
+}
+
+/// A validated AdjustStock request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockAdjustment {
+    pub product_id: Uuid,
+    pub delta: i32,
+    /// Makes a repeated adjustment count once.
+    pub request_key: Option<String>,
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::{
         lifecycle::PaymentRecord,
         order::{LineRequest, MAX_LINES, MAX_QUANTITY, NewOrder},
         page::{self, OrderCursor},
-        product::{NewProduct, ProductName},
+        product::{NewProduct, ProductName, StockAdjustment},
     },
     error::Error,
     store::events::EventRow,
@@ -63,22 +63,42 @@ pub fn new_product(req: &pb::CreateProductRequest) -> Result<NewProduct, Error> 
         .ok();
     v.check(req.price >= 0, "price", "must not be negative");
     v.check(req.stock >= 0, "stock", "must not be negative");
+    let request_key = request_key(&mut v, &req.request_key);
     finish(v)?;
     let name = name.ok_or_else(|| Error::invalid("name", "is required"))?;
     Ok(NewProduct {
         name,
         price: req.price,
         stock: req.stock,
+        request_key,
     })
 }
 
-pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<(Uuid, i32), Error> {
+pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<StockAdjustment, Error> {
     let mut v = Violations::new();
     let id = v.uuid("product_id", &req.product_id);
     v.check(req.delta != 0, "delta", "must not be zero");
+    let request_key = request_key(&mut v, &req.request_key);
     finish(v)?;
-    let id = id.ok_or_else(|| Error::invalid("product_id", "is required"))?;
-    Ok((id, req.delta))
+    let product_id = id.ok_or_else(|| Error::invalid("product_id", "is required"))?;
+    Ok(StockAdjustment {
+        product_id,
+        delta: req.delta,
+        request_key,
+    })
+}
+
+/// Longest request key, in bytes (the gateway's keys plus its scope fit easily).
+const MAX_REQUEST_KEY: usize = 300;
+
+/// An optional request key: empty is none.
+fn request_key(v: &mut Violations, raw: &str) -> Option<String> {
+    v.check(
+        raw.len() <= MAX_REQUEST_KEY,
+        "request_key",
+        format!("must be at most {MAX_REQUEST_KEY} bytes"),
+    );
+    (!raw.is_empty()).then(|| raw.to_owned())
 }
 
 /// Page size and the position after which to list products.

@@ -79,8 +79,8 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::AdjustStockRequest>,
     ) -> Result<Response<PbProduct>, Status> {
-        let (id, delta) = convert::adjust_stock(request.get_ref())?;
-        let product = products::adjust_stock(&self.pool, id, delta).await?;
+        let change = convert::adjust_stock(request.get_ref())?;
+        let product = products::adjust_stock(&self.pool, &change).await?;
         Ok(Response::new(convert::product(product)))
     }
 

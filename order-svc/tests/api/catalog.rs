@@ -40,6 +40,7 @@ async fn bad_products_are_refused_and_nothing_is_created() {
                     name: name.to_owned(),
                     price,
                     stock,
+                    ..Default::default()
                 })
                 .await,
             Code::InvalidArgument,
@@ -144,7 +145,11 @@ async fn adjust_stock_never_goes_below_zero() {
         let product_id = product.id.clone();
         async move {
             client
-                .adjust_stock(pb::AdjustStockRequest { product_id, delta })
+                .adjust_stock(pb::AdjustStockRequest {
+                    product_id,
+                    delta,
+                    ..Default::default()
+                })
                 .await
         }
     };
@@ -164,10 +169,84 @@ async fn adjust_stock_never_goes_below_zero() {
             .adjust_stock(pb::AdjustStockRequest {
                 product_id: new_id(),
                 delta: 1,
+                ..Default::default()
             })
             .await,
         Code::NotFound,
         "PRODUCT_NOT_FOUND",
     );
+    app.assert_stock_conserved().await;
+}
+
+#[tokio::test]
+async fn keyed_creates_and_adjustments_count_once() {
+    let app = spawn_app().await;
+    let create = |name: &str, stock: i32, key: &str| {
+        let mut client = app.client();
+        let request = pb::CreateProductRequest {
+            name: name.to_owned(),
+            price: 100,
+            stock,
+            request_key: key.to_owned(),
+        };
+        async move { client.create_product(request).await }
+    };
+    let first = create("kettle", 5, "admin-1:new-kettle")
+        .await
+        .unwrap()
+        .into_inner();
+    let again = create("kettle", 5, "admin-1:new-kettle")
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        again.id, first.id,
+        "a repeat answers with the first product"
+    );
+    assert_error(
+        create("kettle", 6, "admin-1:new-kettle").await,
+        Code::FailedPrecondition,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+
+    let adjust = |delta: i32, key: &str| {
+        let mut client = app.client();
+        let request = pb::AdjustStockRequest {
+            product_id: first.id.clone(),
+            delta,
+            request_key: key.to_owned(),
+        };
+        async move { client.adjust_stock(request).await }
+    };
+    // Ten concurrent repeats of one keyed restock: it happens once.
+    let mut repeats = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        repeats.spawn(adjust(3, "admin-1:restock"));
+    }
+    while let Some(answer) = repeats.join_next().await {
+        assert_eq!(answer.unwrap().unwrap().into_inner().stock, 8);
+    }
+    assert_error(
+        adjust(4, "admin-1:restock").await,
+        Code::FailedPrecondition,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+    assert_eq!(
+        adjust(-2, "admin-1:sold-offline")
+            .await
+            .unwrap()
+            .into_inner()
+            .stock,
+        6
+    );
+    assert_eq!(app.stock(&first.id).await, 6);
+    let products = app
+        .client()
+        .list_products(pb::ListProductsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .products;
+    assert_eq!(products.len(), 1, "one product created");
     app.assert_stock_conserved().await;
 }

@@ -105,6 +105,7 @@ impl TestApp {
                 name: name.to_owned(),
                 price,
                 stock,
+                ..Default::default()
             })
             .await
             .expect("product created")

@@ -76,6 +76,7 @@ async fn a_reserve_short_on_one_line_takes_nothing() {
         .adjust_stock(shop_proto::order::AdjustStockRequest {
             product_id: scarce.id.clone(),
             delta: 1,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use shop_e2e::Stack;
 use shop_proto::{
     common::OrderStatus,
-    gateway::{ListSagasRequest, RetrySagaRequest, SagaState},
+    gateway::{AdjustStockRequest, ListSagasRequest, RetrySagaRequest, SagaState},
 };
 use tonic::Code;
 use uuid::Uuid;
@@ -101,5 +101,74 @@ async fn a_stuck_saga_is_listed_and_retried_to_an_end() {
         })
         .await;
     assert_eq!(unknown.unwrap_err().code(), Code::NotFound);
+    stack.audit().await;
+}
+
+#[tokio::test]
+async fn keyed_admin_writes_count_once_over_both_faces() {
+    let stack = Stack::start().await.unwrap();
+    let admin = stack.admin().await;
+    let rest = stack.rest(&admin);
+    let json = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "new-lamp"),
+    ];
+    let body = r#"{"name":"Lamp","price":"900","stock":2}"#;
+    let (status, first) = rest
+        .send(
+            reqwest::Method::POST,
+            "/v1/admin/products",
+            Some(body.into()),
+            &json,
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = rest
+        .send(
+            reqwest::Method::POST,
+            "/v1/admin/products",
+            Some(body.into()),
+            &json,
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{again}");
+    assert_eq!(again["id"], first["id"], "one lamp, whatever the retries");
+    let product_id = first["id"].as_str().unwrap().to_owned();
+
+    // A restock sent twice with its key (a retry after a lost answer) adds once.
+    let restock = |key: &'static str, delta: i32| {
+        let mut ops = admin.admin.clone();
+        let mut request = tonic::Request::new(AdjustStockRequest {
+            product_id: product_id.clone(),
+            delta,
+        });
+        request
+            .metadata_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        async move { ops.adjust_stock(request).await }
+    };
+    assert_eq!(restock("restock-1", 5).await.unwrap().into_inner().stock, 7);
+    assert_eq!(restock("restock-1", 5).await.unwrap().into_inner().stock, 7);
+    let reused = restock("restock-1", 6).await.unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    assert_eq!(
+        shop_common::status::reason(&reused).as_deref(),
+        Some("IDEMPOTENCY_KEY_REUSED")
+    );
+    // Another admin's key of the same name is another request.
+    let other_admin = stack.admin().await;
+    let mut ops = other_admin.admin.clone();
+    let mut request = tonic::Request::new(AdjustStockRequest {
+        product_id: product_id.clone(),
+        delta: 1,
+    });
+    request
+        .metadata_mut()
+        .insert("idempotency-key", "restock-1".parse().unwrap());
+    assert_eq!(
+        ops.adjust_stock(request).await.unwrap().into_inner().stock,
+        8
+    );
+    assert_eq!(admin.stock_of(&product_id).await, 8);
     stack.audit().await;
 }
