@@ -1,6 +1,7 @@
 //! Compiles `shop/**/*.proto` with the protoc shipped by `protoc-bin-vendored` (no system
 //! install needed; `PROTOC` overrides it), then generates proto3-JSON serde impls for
-//! the REST facade.
+//! the REST facade. `google.protobuf.Timestamp` is our own type (`src/timestamp.rs`, canonical
+//! JSON); the other well-known types come from pbjson-types.
 
 use std::{env, path::PathBuf};
 
@@ -30,11 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set_path(&descriptor_path)
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        .extern_path(".google.protobuf.Timestamp", "crate::timestamp::Timestamp")
         .compile_with_config(config, &protos, &includes)?;
 
     let descriptors = std::fs::read(&descriptor_path)?;
     pbjson_build::Builder::new()
         .register_descriptors(&descriptors)?
+        .extern_path(".google.protobuf.Timestamp", "crate::timestamp::Timestamp")
         .build(&[".shop"])?;
 
     for proto in PROTOS {

@@ -1,13 +1,11 @@
 //! Converting between `chrono` times and protobuf `Timestamp` / `Duration`.
 
 use chrono::{DateTime, TimeZone, Utc};
-use pbjson_types::{Duration as PbDuration, Timestamp};
+use pbjson_types::Duration as PbDuration;
+use shop_proto::timestamp::Timestamp;
 
 pub fn to_timestamp(at: DateTime<Utc>) -> Timestamp {
-    Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
+    Timestamp::from(at)
 }
 
 pub fn opt_timestamp(at: Option<DateTime<Utc>>) -> Option<Timestamp> {

@@ -8,6 +8,8 @@
 //! int64 as string on output, number or string on input), used by the REST facade.
 //! [`FILE_DESCRIPTOR_SET`] feeds gRPC server reflection.
 
+pub mod timestamp;
+
 /// The encoded `FileDescriptorSet` of every `.proto` in this crate.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/shop_descriptor.bin"));

@@ -56,6 +56,11 @@ async fn place_pay_and_read_over_rest() {
     let (status, read) = rest.get(&format!("/v1/orders/{order_id}")).await;
     assert_eq!(status, 200);
     assert_eq!(read["payment"]["paidAmount"], "5000");
+    // Times in the canonical proto3 JSON form: UTC with a Z.
+    for time in [&read["createdAt"], &read["expiresAt"]] {
+        let time = time.as_str().unwrap_or_default();
+        assert!(time.ends_with('Z') && time.contains('T'), "{read}");
+    }
     let (status, list) = rest.get("/v1/orders?pageSize=10").await;
     assert_eq!(status, 200);
     assert_eq!(list["orders"].as_array().unwrap().len(), 1);
