@@ -2,6 +2,7 @@
 # The checkout benchmark, in one command:
 #   scripts/bench.sh           full run (about 5 minutes on 2 cores)
 #   scripts/bench.sh --smoke   a few-seconds version of the same phases
+#   BENCH_CLIENTS=64,256 scripts/bench.sh   other client counts (default 1,16,64)
 # Builds the services and loadgen in release mode, starts a private PostgreSQL (default
 # settings: fsync and synchronous_commit on; only port, socket dir, listen address and
 # max_connections=300 are set, as scripts/up.sh does) and a private Redis (as up.sh:

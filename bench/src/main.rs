@@ -1,5 +1,6 @@
 //! `loadgen [--smoke] [--out FILE]`: runs the benchmark against the system named by the
 //! `BENCH_*` variables (see scripts/bench.sh), prints the report and writes it to FILE.
+//! `BENCH_CLIENTS=16,256` replaces the plan's client counts.
 //! Exits 3 when the invariant audit finds anything, 1 on any other failure.
 
 use std::process::ExitCode;
@@ -19,11 +20,14 @@ async fn main() -> ExitCode {
 
 async fn run_main() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let plan = if args.iter().any(|a| a == "--smoke") {
+    let mut plan = if args.iter().any(|a| a == "--smoke") {
         target::Plan::smoke()
     } else {
         target::Plan::full()
     };
+    if let Ok(clients) = std::env::var("BENCH_CLIENTS") {
+        plan.concurrencies = target::parse_clients(&clients)?;
+    }
     let out = args
         .iter()
         .position(|a| a == "--out")

@@ -138,3 +138,31 @@ impl Plan {
         self.concurrencies.iter().copied().max().unwrap_or(1)
     }
 }
+
+/// Most clients one level may have (each is a user with its own connection).
+const MAX_CLIENTS: usize = 1024;
+
+/// `BENCH_CLIENTS`: client counts separated by commas, each 1 to [`MAX_CLIENTS`].
+pub fn parse_clients(raw: &str) -> anyhow::Result<Vec<usize>> {
+    raw.split(',')
+        .map(|n| match n.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_CLIENTS).contains(&n) => Ok(n),
+            _ => {
+                anyhow::bail!("BENCH_CLIENTS: {n:?} is not a client count from 1 to {MAX_CLIENTS}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_counts() {
+        assert_eq!(parse_clients("1, 16,256").ok(), Some(vec![1, 16, 256]));
+        assert!(parse_clients("0").is_err());
+        assert!(parse_clients("16,x").is_err());
+        assert!(parse_clients("5000").is_err());
+    }
+}
