@@ -42,6 +42,12 @@ pub async fn connect_with_retry(
     }
 }
 
+/// `d` in whole microseconds, the precision of a PostgreSQL `interval`: sqlx refuses
+/// to encode a `Duration` with nanoseconds (a measured or jittered one has them).
+pub fn interval(d: Duration) -> Duration {
+    Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// The name of the violated constraint, when `err` is a unique violation.
 pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
     match err {
@@ -75,4 +81,17 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
 /// True for serialization failures and deadlocks: the transaction may be retried.
 pub fn is_retryable_conflict(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_drop_nanoseconds() {
+        assert_eq!(
+            interval(Duration::new(1, 123_456_789)),
+            Duration::new(1, 123_456_000)
+        );
+    }
 }

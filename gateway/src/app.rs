@@ -19,7 +19,7 @@ use crate::{
     api::{Gateway, Inner},
     auth::Authenticator,
     clients::Clients,
-    events,
+    events, gauges,
     idempotency::Keys,
     readiness::Readiness,
     saga::{Engine, SagaLog, recovery},
@@ -51,6 +51,7 @@ impl App {
             HOLD_DURING_PAYMENT,
         );
         let gateway = Gateway::new(Inner {
+            pool: pool.clone(),
             auth: Authenticator::new(&config.jwt_secret),
             clients,
             engine,
@@ -112,6 +113,17 @@ impl Service for App {
             self.pool.clone(),
             shutdown.clone(),
         );
+        let (log, pool) = (self.gateway.engine.log().clone(), self.pool.clone());
+        let sampler = worker::spawn_periodic(
+            "gauges",
+            gauges::EVERY,
+            usize::MAX,
+            shutdown.clone(),
+            move || {
+                let (log, pool) = (log.clone(), pool.clone());
+                async move { gauges::sample(&log, &pool).await.map(|()| 0) }
+            },
+        );
 
         let routes = Routes::new(
             ShopServiceServer::new(self.gateway.clone()).max_decoding_message_size(MAX_MESSAGE),
@@ -140,7 +152,7 @@ impl Service for App {
             .with_graceful_shutdown(async move { http_stop.cancelled().await });
         tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
-        let _ = tokio::join!(recovery, purge, consumer);
+        let _ = tokio::join!(recovery, purge, consumer, sampler);
         grpc?;
         http?;
         Ok(())

@@ -91,15 +91,6 @@ impl Faults {
     }
 }
 
-/// The proxies in front of the databases and Redis, before the services start.
-struct Backends {
-    order_db: FaultProxy,
-    payment_db: FaultProxy,
-    delivery_db: FaultProxy,
-    gateway_db: FaultProxy,
-    redis: FaultProxy,
-}
-
 async fn proxy_in_front_of(url: &str) -> anyhow::Result<FaultProxy> {
     let authority = url
         .split("://")
@@ -151,8 +142,9 @@ pub struct Services {
     pub redis_url: String,
     /// What the binaries are given: the same, or the fault proxies' URLs.
     pub wired: Wiring,
+    /// With [`Options::faults`]: the proxies in front of every connection.
+    pub faults: Option<Faults>,
     options: Options,
-    backends: Option<Backends>,
 }
 
 /// The database and Redis URLs the binaries connect to.
@@ -184,35 +176,49 @@ impl Services {
             delivery: fresh_or(&options.delivery_database).await,
             gateway: pg.fresh_database().await,
         };
-        let (wired, backends) = if options.faults {
-            let backends = Backends {
-                order_db: proxy_in_front_of(&databases.order).await?,
-                payment_db: proxy_in_front_of(&databases.payment).await?,
-                delivery_db: proxy_in_front_of(&databases.delivery).await?,
-                gateway_db: proxy_in_front_of(&databases.gateway).await?,
-                redis: proxy_in_front_of(&redis_url).await?,
-            };
-            let wired = Wiring {
-                databases: Databases {
-                    order: backends.order_db.rewrite(&databases.order),
-                    payment: backends.payment_db.rewrite(&databases.payment),
-                    delivery: backends.delivery_db.rewrite(&databases.delivery),
-                    gateway: backends.gateway_db.rewrite(&databases.gateway),
-                },
-                redis_url: backends.redis.rewrite(&redis_url),
-            };
-            (wired, Some(backends))
+        let db_proxies = if options.faults {
+            Some([
+                proxy_in_front_of(&databases.order).await?,
+                proxy_in_front_of(&databases.payment).await?,
+                proxy_in_front_of(&databases.delivery).await?,
+                proxy_in_front_of(&databases.gateway).await?,
+                proxy_in_front_of(&redis_url).await?,
+            ])
         } else {
-            let wired = Wiring {
+            None
+        };
+        let wired = match &db_proxies {
+            Some([order, payment, delivery, gateway, redis]) => Wiring {
+                databases: Databases {
+                    order: order.rewrite(&databases.order),
+                    payment: payment.rewrite(&databases.payment),
+                    delivery: delivery.rewrite(&databases.delivery),
+                    gateway: gateway.rewrite(&databases.gateway),
+                },
+                redis_url: redis.rewrite(&redis_url),
+            },
+            None => Wiring {
                 databases: databases.clone(),
                 redis_url: redis_url.clone(),
-            };
-            (wired, None)
+            },
         };
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let order = start_order(&wired.databases, any_port).await?;
         let payment = start_payment(&wired.databases, any_port).await?;
         let delivery = start_delivery(&wired, &options, any_port).await?;
+        let faults = match db_proxies {
+            Some([order_db, payment_db, delivery_db, gateway_db, redis]) => Some(Faults {
+                order: FaultProxy::start(order.addr).await?,
+                payment: FaultProxy::start(payment.addr).await?,
+                delivery: FaultProxy::start(delivery.addr).await?,
+                order_db,
+                payment_db,
+                delivery_db,
+                gateway_db,
+                redis,
+            }),
+            None => None,
+        };
         Ok(Self {
             order,
             payment,
@@ -221,9 +227,35 @@ impl Services {
             databases,
             redis_url,
             wired,
+            faults,
             options,
-            backends,
         })
+    }
+
+    /// Where a gateway reaches order-svc, payment-svc and delivery-svc: their own
+    /// addresses, or the fault proxies in front of them.
+    pub fn urls(&self) -> [String; 3] {
+        match &self.faults {
+            Some(f) => [f.order.url(), f.payment.url(), f.delivery.url()],
+            None => [self.order.url(), self.payment.url(), self.delivery.url()],
+        }
+    }
+
+    /// How a gateway binary joins these services (through the proxies, if any).
+    pub fn gateway_wiring(&self) -> process::GatewayWiring {
+        process::GatewayWiring {
+            database_url: self.wired.databases.gateway.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            payment_window: self.options.payment_window,
+            urls: self.urls(),
+        }
+    }
+
+    /// The fault proxies (panics when started without them).
+    pub fn faults(&self) -> &Faults {
+        self.faults
+            .as_ref()
+            .expect("services started with Options { faults: true, .. }")
     }
 
     /// Waits (bounded) for every saga to end, then checks the five invariants.
@@ -291,27 +323,8 @@ impl Stack {
 
     pub async fn with(options: Options) -> anyhow::Result<Self> {
         let mut services = Services::start(options).await?;
-        let faults = match services.backends.take() {
-            Some(backends) => Some(Faults {
-                order: FaultProxy::start(services.order.addr).await?,
-                payment: FaultProxy::start(services.payment.addr).await?,
-                delivery: FaultProxy::start(services.delivery.addr).await?,
-                order_db: backends.order_db,
-                payment_db: backends.payment_db,
-                delivery_db: backends.delivery_db,
-                gateway_db: backends.gateway_db,
-                redis: backends.redis,
-            }),
-            None => None,
-        };
-        let urls = match &faults {
-            Some(f) => [f.order.url(), f.payment.url(), f.delivery.url()],
-            None => [
-                services.order.url(),
-                services.payment.url(),
-                services.delivery.url(),
-            ],
-        };
+        let urls = services.urls();
+        let faults = services.faults.take();
         let [order_url, payment_url, delivery_url] = &urls;
         let mut config = gateway_config(
             &services.wired.databases,
@@ -333,8 +346,8 @@ impl Stack {
             databases,
             redis_url,
             wired,
+            faults: _,
             options,
-            backends: _,
         } = services;
         Ok(Self {
             order,
@@ -374,6 +387,21 @@ impl Stack {
         self.delivery = start_delivery(&self.wired, &self.options, self.delivery.addr)
             .await
             .expect("delivery-svc restarts");
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// How another gateway (say, the real binary) joins this stack: the same
+    /// database and secret, the services at `urls` (their addresses or proxies).
+    pub fn gateway_wiring(&self, urls: [String; 3]) -> process::GatewayWiring {
+        process::GatewayWiring {
+            database_url: self.databases.gateway.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            payment_window: self.options.payment_window,
+            urls,
+        }
     }
 
     /// The fault proxies (panics when the stack was started without them).

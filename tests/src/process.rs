@@ -230,15 +230,7 @@ impl GatewayProcess {
         grpc: SocketAddr,
         http: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let env = gateway_env(
-            services,
-            http,
-            [
-                services.order.url(),
-                services.payment.url(),
-                services.delivery.url(),
-            ],
-        );
+        let env = gateway_env(&services.gateway_wiring(), http);
         Self::spawn_with(grpc, http, &env).await
     }
 
@@ -280,24 +272,28 @@ impl GatewayProcess {
     }
 }
 
-/// The environment of a gateway binary in front of `services`, reaching the three
-/// services at `urls` (order, payment, delivery: their own addresses, or proxies).
-pub fn gateway_env(
-    services: &Services,
-    http: SocketAddr,
-    urls: [String; 3],
-) -> Vec<(&'static str, String)> {
-    let [order, payment, delivery] = urls;
+/// What a gateway binary is connected to.
+pub struct GatewayWiring {
+    pub database_url: String,
+    pub jwt_secret: String,
+    pub payment_window: Duration,
+    /// order-svc, payment-svc, delivery-svc: their own addresses, or proxies.
+    pub urls: [String; 3],
+}
+
+/// The environment of a gateway binary serving REST on `http`.
+pub fn gateway_env(wiring: &GatewayWiring, http: SocketAddr) -> Vec<(&'static str, String)> {
+    let [order, payment, delivery] = wiring.urls.clone();
     vec![
         ("HTTP_ADDR", http.to_string()),
-        ("DATABASE_URL", services.databases.gateway.clone()),
+        ("DATABASE_URL", wiring.database_url.clone()),
         ("ORDER_SVC_URL", order),
         ("PAYMENT_SVC_URL", payment),
         ("DELIVERY_SVC_URL", delivery),
-        ("JWT_SECRET", services.jwt_secret.clone()),
+        ("JWT_SECRET", wiring.jwt_secret.clone()),
         (
             "PAYMENT_WINDOW",
-            format!("{}ms", services.options.payment_window.as_millis()),
+            format!("{}ms", wiring.payment_window.as_millis()),
         ),
     ]
 }
