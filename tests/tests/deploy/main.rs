@@ -5,7 +5,9 @@
 //!
 //! - [`env`]: the binaries' settings parsers and the variable check.
 //! - [`tools`]: repository files and the pinned tools, run with deadlines.
+//! - [`manifests`]: the Kubernetes overlays rendered and read.
 //! - [`dockerfile`], [`compose`], [`k8s`], [`netpol`]: the checks of each file.
+//! - [`health`]: `shopctl health`, the images' health check, against real servers.
 
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
@@ -13,6 +15,8 @@
 mod compose;
 mod dockerfile;
 mod env;
+mod health;
 mod k8s;
+mod manifests;
 mod netpol;
 mod tools;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::k8s::{OVERLAYS, of_kind, render};
+use crate::manifests::{OVERLAYS, of_kind, render};
 
 /// A pod template's labels, by workload name (CloudNativePG instances carry
 /// `cnpg.io/cluster: <name>`).
