@@ -204,3 +204,22 @@ async fn a_missing_secret_is_refused_by_name() {
     let err = config(&[], &vars).await.unwrap_err();
     assert!(err.contains("JWT_SECRET"), "{err}");
 }
+
+/// The scripts the containers run (Sentinel and Redis start-up) are valid shell.
+#[tokio::test]
+async fn the_container_scripts_parse() {
+    for dir in ["deploy/compose", "deploy/k8s/base/redis"] {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                let out = run(Path::new("sh"), &[Path::new("-n"), &path], &repo()).await;
+                assert!(
+                    out.status.success(),
+                    "{}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+}
