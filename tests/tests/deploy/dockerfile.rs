@@ -275,33 +275,11 @@ async fn the_release_build_makes_the_binaries_the_images_copy() {
         .filter(|w| w[0] == "-p")
         .map(|w| w[1].trim_end_matches(')'))
         .collect();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = run(
-        std::path::Path::new(&cargo),
-        &[
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ],
-        &repo(),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let built: BTreeSet<String> = metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| packages.contains(p["name"].as_str().unwrap_or("")))
-        .flat_map(|p| p["targets"].as_array().unwrap().iter())
-        .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
-        .map(|t| t["name"].as_str().unwrap().to_owned())
+    let built: BTreeSet<String> = workspace_binaries()
+        .await
+        .into_iter()
+        .filter(|(_, package)| packages.contains(package.as_str()))
+        .map(|(bin, _)| bin)
         .collect();
 
     let file = dockerfile();
@@ -315,6 +293,58 @@ async fn the_release_build_makes_the_binaries_the_images_copy() {
     let mut expected: BTreeSet<String> = names().iter().map(|n| (*n).to_owned()).collect();
     expected.insert("shopctl".into());
     assert_eq!(copied, expected);
+}
+
+/// Binaries of the workspace that are not deployed: the benchmark's load generator.
+/// (`shopctl` ships inside every image.)
+const NOT_DEPLOYED: &[&str] = &["loadgen"];
+
+/// Every binary target of the workspace, with its package (cargo's own view).
+async fn workspace_binaries() -> BTreeMap<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = [
+        "metadata",
+        "--no-deps",
+        "--format-version",
+        "1",
+        "--offline",
+    ];
+    let out = run(std::path::Path::new(&cargo), &args, &repo()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut bins = BTreeMap::new();
+    for package in metadata["packages"].as_array().unwrap() {
+        for target in package["targets"].as_array().unwrap() {
+            if target["kind"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k == "bin")
+            {
+                let name = target["name"].as_str().unwrap().to_owned();
+                bins.insert(name, package["name"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    bins
+}
+
+/// A new server binary (say an event exporter) fails here until it is in
+/// `env::BINARIES`, which makes every other check here require its image, compose
+/// service and Deployment.
+#[tokio::test]
+async fn every_server_binary_of_the_workspace_is_deployed() {
+    let servers: BTreeSet<String> = workspace_binaries()
+        .await
+        .into_keys()
+        .filter(|b| b != "shopctl" && !NOT_DEPLOYED.contains(&b.as_str()))
+        .collect();
+    let deployed: BTreeSet<String> = names().iter().map(|n| (*n).to_owned()).collect();
+    assert_eq!(servers, deployed);
 }
 
 #[test]
