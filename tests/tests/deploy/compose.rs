@@ -5,8 +5,10 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::Path,
+    time::Duration,
 };
 
+use delivery_svc::store::redis::Redis;
 use serde_json::Value;
 
 use crate::{
@@ -166,6 +168,8 @@ async fn delivery_holds_go_through_sentinels_watching_a_replicated_redis() {
         .strip_prefix("redis+sentinel://")
         .and_then(|rest| rest.split_once('/'))
         .unwrap_or_else(|| panic!("REDIS_URL is not a Sentinel URL: {url}"));
+    // delivery-svc's own parser takes it (without connecting).
+    Redis::connect_lazily(&url, Duration::from_secs(1)).unwrap();
     let sentinels: Vec<&str> = hosts.split(',').collect();
     assert!(
         sentinels.len() >= 3,

@@ -4,7 +4,9 @@
 //! on, resources, hardening, the gateway's PodDisruptionBudget and autoscaler, Redis
 //! with Sentinel, PostgreSQL from CloudNativePG.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, time::Duration};
+
+use delivery_svc::store::redis::Redis;
 
 use serde_json::Value;
 
@@ -232,10 +234,14 @@ async fn redis_runs_with_sentinels_and_postgres_comes_from_cloudnativepg() {
     for overlay in OVERLAYS {
         let docs = &render(overlay).await.docs;
         let delivery = environment(docs, container(shop_deployments(docs)["delivery-svc"]));
-        let (hosts, _master) = delivery["REDIS_URL"]
+        let (hosts, master) = delivery["REDIS_URL"]
             .strip_prefix("redis+sentinel://")
             .and_then(|r| r.split_once('/'))
             .expect("a Sentinel REDIS_URL");
+        // delivery-svc's own parser takes it (without connecting).
+        Redis::connect_lazily(&delivery["REDIS_URL"], Duration::from_secs(1)).unwrap();
+        let script = read("deploy/k8s/base/redis/sentinel.sh");
+        assert!(script.contains(&format!("sentinel monitor {master} $master 6379 2")));
         let set = named(docs, "StatefulSet", "redis").expect("the redis StatefulSet");
         let replicas = set["spec"]["replicas"].as_u64().unwrap();
         let service = set["spec"]["serviceName"].as_str().unwrap();
