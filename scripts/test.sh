@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_packages
+ensure_deploy_tools
 exec cargo test --workspace --locked "$@"

@@ -38,7 +38,7 @@ create_databases "$PG_PORT" order payment delivery gateway
 start_redis "$RUN/redis" "$REDIS_PORT"
 
 log "building the services ($PROFILE)"
-if [ "$PROFILE" = release ]; then cargo build --release --locked --bins; else cargo build --locked --bins; fi
+if [ "$PROFILE" = release ]; then scripts/build-release.sh; else cargo build --locked --bins; fi
 BIN=target/$PROFILE
 
 db() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }

@@ -1,5 +1,6 @@
 //! Operator tool. `shopctl token --role user|admin [--sub UUID] [--ttl 24h]` prints a
 //! signed JWT for the gateway (HS256 with `JWT_SECRET` from the environment).
+//! `shopctl health [HOST:PORT]` is the containers' health check (see [`health`]).
 
 use std::process::ExitCode;
 
@@ -7,10 +8,18 @@ use gateway::auth::{Authenticator, Role};
 use shop_common::config::{self, ProcessEnv};
 use uuid::Uuid;
 
+// Beside this file, not in src/bin/ (where cargo would take it for a binary of its own).
+#[path = "shopctl/health.rs"]
+mod health;
+
 const USAGE: &str = "usage: shopctl token --role user|admin [--sub USER_UUID] [--ttl 24h]";
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("health") {
+        return health::main(&args[1..]);
+    }
+    match run(args) {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS
