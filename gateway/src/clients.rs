@@ -163,6 +163,7 @@ pub fn timed<T>(message: T, call: Call) -> tonic::Request<T> {
     if let Ok(value) = call.request_id.to_string().parse() {
         request.metadata_mut().insert(REQUEST_ID, value);
     }
+    shop_common::trace::inject(request.metadata_mut());
     request
 }
 

@@ -17,7 +17,7 @@ use shop_proto::{
 };
 use tonic::{Request, Response, Status, service::interceptor::InterceptedService};
 
-use crate::{deliveries::Deliveries, domain::Action};
+use crate::{deliveries::Deliveries, domain::Action, store::holds};
 
 /// The fully-qualified service name, for health and reflection.
 pub const SERVICE_NAME: &str = "shop.delivery.v1.DeliveryService";
@@ -62,6 +62,7 @@ impl DeliveryService for DeliveryApi {
         Ok(Response::new(convert::hold(hold)))
     }
 
+    #[tracing::instrument(name = "extend_hold", skip_all, fields(order_id = %request.get_ref().order_id))]
     async fn extend_hold(&self, request: Request<ExtendHoldRequest>) -> Reply<Hold> {
         let (order_id, until) = convert::extend_request(request.get_ref())?;
         let hold = self.deliveries.extend_hold(order_id, until).await?;
@@ -77,12 +78,15 @@ impl DeliveryService for DeliveryApi {
         Ok(Response::new(ReleaseHoldResponse { released }))
     }
 
+    #[tracing::instrument(name = "confirm_delivery", skip_all, fields(order_id = %request.get_ref().order_id, saga_id = %request.get_ref().saga_id))]
     async fn confirm_delivery(&self, request: Request<ConfirmDeliveryRequest>) -> Reply<Delivery> {
         let (order_id, saga_id, payment_id) = convert::confirm_request(request.get_ref())?;
         let delivery = self
             .deliveries
             .confirm(order_id, saga_id, payment_id)
             .await?;
+        // The hold became a delivery (a retried ConfirmDelivery counts again).
+        holds::count("confirmed");
         Ok(Response::new(convert::delivery(delivery)))
     }
 
