@@ -58,8 +58,9 @@ pub fn init(service: &str, env: &dyn EnvSource) -> anyhow::Result<Telemetry> {
         .with_tracer(provider.tracer("shop"))
         .with_filter(span_filter());
 
-    let log_filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
+    let log_filter = config::optional(env, "RUST_LOG")
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_LOG));
     let json = env
         .get("LOG_FORMAT")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
