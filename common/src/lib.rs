@@ -4,6 +4,7 @@
 //! - [`config`]: settings from the environment, with one-line errors naming the variable.
 //! - [`telemetry`]: logs and traces (the tracing subscriber, OpenTelemetry, OTLP export).
 //! - [`trace`]: the W3C trace context, taken from requests and put on internal calls.
+//! - [`trace_ids`]: the trace and span ids of log lines.
 //! - [`metrics`]: the Prometheus recorder and the `/metrics` endpoint.
 //! - [`shutdown`]: the SIGINT/SIGTERM future.
 //! - [`grpc`]: serving routes with health, reflection and graceful drain.
@@ -29,6 +30,7 @@ pub mod status;
 pub mod telemetry;
 pub mod time;
 pub mod trace;
+pub mod trace_ids;
 pub mod validate;
 pub mod worker;
 

@@ -18,10 +18,17 @@ use opentelemetry_sdk::{
     trace::{SdkTracerProvider, span_processor_with_async_runtime::BatchSpanProcessor},
 };
 use tracing_subscriber::{
-    EnvFilter, Layer, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+    EnvFilter, Layer,
+    filter::{FilterFn, LevelFilter, filter_fn},
+    fmt,
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
 };
 
-use crate::config::{self, EnvSource};
+use crate::{
+    config::{self, EnvSource},
+    trace_ids::{TraceIds, TraceIdsLayer},
+};
 
 /// The log filter when `RUST_LOG` is unset.
 const DEFAULT_LOG: &str = "info,sqlx=warn,h2=warn,tower=warn,hyper=warn";
@@ -54,32 +61,19 @@ pub fn init(service: &str, env: &dyn EnvSource) -> anyhow::Result<Telemetry> {
             .with_span_processor(BatchSpanProcessor::builder(exporter, runtime::Tokio).build());
     }
     let provider = provider.build();
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("shop"))
-        .with_filter(span_filter());
-
-    let log_filter = config::optional(env, "RUST_LOG")
-        .and_then(|filter| EnvFilter::try_new(filter).ok())
-        .unwrap_or_else(|| EnvFilter::new(DEFAULT_LOG));
     let json = env
         .get("LOG_FORMAT")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
-    let logs = if json {
-        json_subscriber::layer()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_opentelemetry_ids(true)
-            .with_writer(std::io::stderr)
-            .with_filter(log_filter)
-            .boxed()
-    } else {
-        fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_filter(log_filter)
-            .boxed()
-    };
+    let log_filter = config::optional(env, "RUST_LOG")
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_LOG));
+    let filter = span_filter(&log_filter);
+    let otel = span_layer(&provider);
+    let logs = log_layer(json, log_filter, std::io::stderr);
     let installed = tracing_subscriber::registry()
+        .with(filter)
         .with(otel)
+        .with(TraceIdsLayer::default())
         .with(logs)
         .try_init()
         .is_ok();
@@ -92,17 +86,61 @@ pub fn init(service: &str, env: &dyn EnvSource) -> anyhow::Result<Telemetry> {
     })
 }
 
-/// The spans that become OpenTelemetry spans, whatever `RUST_LOG` says: ours at info
-/// and above, the libraries' only when they warn.
-fn span_filter() -> Targets {
-    Targets::new()
-        .with_default(tracing::Level::INFO)
-        .with_target("sqlx", tracing::Level::WARN)
-        .with_target("h2", tracing::Level::WARN)
-        .with_target("hyper", tracing::Level::WARN)
-        .with_target("tower", tracing::Level::WARN)
-        .with_target("tonic", tracing::Level::WARN)
+/// Every span that [`span_filter`] lets through also an OpenTelemetry span of
+/// `provider` (it gets no filter of its own: a per-layer filter on it makes other
+/// layers lose events, tokio-rs/tracing-opentelemetry#257).
+fn span_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer().with_tracer(provider.tracer("shop"))
 }
+
+/// Log lines to `writer`: text, or JSON objects with the current span, the span list
+/// and the `trace_id` / `span_id` of the span they were written in (see
+/// [`TraceIdsLayer`], which must run before it).
+fn log_layer<S, W>(json: bool, filter: EnvFilter, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    if json {
+        let mut layer = json_subscriber::layer()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(writer);
+        let ids = layer.inner_layer_mut();
+        ids.add_from_extension_ref::<TraceIds, _, _>("trace_id", |ids| Some(&ids.trace_id));
+        ids.add_from_extension_ref::<TraceIds, _, _>("span_id", |ids| Some(&ids.span_id));
+        layer.with_filter(filter).boxed()
+    } else {
+        fmt::layer().with_writer(writer).with_filter(filter).boxed()
+    }
+}
+
+/// The filter in front of every layer: spans whatever `RUST_LOG` says (ours at info
+/// and above, the noisy libraries' none), so traces do not depend on the log level;
+/// events up to the most verbose level the log filter wants (it picks among them).
+fn span_filter(
+    log_filter: &EnvFilter,
+) -> FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool + use<>> {
+    let events = log_filter
+        .max_level_hint()
+        .map_or(LevelFilter::INFO, |hint| hint.max(LevelFilter::INFO));
+    filter_fn(move |metadata| {
+        if metadata.is_span() {
+            *metadata.level() <= tracing::Level::INFO
+                && !NOISY
+                    .iter()
+                    .any(|noisy| metadata.target().starts_with(noisy))
+        } else {
+            *metadata.level() <= events
+        }
+    })
+}
+
+/// Libraries whose spans are not worth a trace.
+const NOISY: &[&str] = &["h2", "hyper", "tower", "tonic", "sqlx", "reqwest"];
 
 impl Telemetry {
     /// Whether spans leave the process (an endpoint is set and this call installed it).
@@ -136,5 +174,64 @@ impl Telemetry {
         if !matches!(stopped, Ok(Ok(Ok(())))) {
             eprintln!("telemetry: the last spans may not have reached the collector");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    use super::*;
+
+    /// Log output collected in memory.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_inside_a_span_carry_its_trace_and_span_ids() {
+        let provider = SdkTracerProvider::builder().build();
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let filter = EnvFilter::new("info");
+        let subscriber = tracing_subscriber::registry()
+            .with(span_filter(&filter))
+            .with(span_layer(&provider))
+            .with(TraceIdsLayer::default())
+            .with(log_layer(true, filter, move || writer.clone()));
+        let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
+            let route = "/v1/x";
+            let span = tracing::info_span!("work", order_id = "o-1", otel.name = %format_args!("GET {route}"), otel.kind = "server", http.route = %route, http.response.status_code = tracing::field::Empty);
+            let context = span.context();
+            let ids = context.span().span_context().clone();
+            span.in_scope(|| tracing::info!("inside"));
+            tracing::info!("outside");
+            (ids.trace_id().to_string(), ids.span_id().to_string())
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["trace_id"], trace_id.as_str(), "{text}");
+        assert_eq!(lines[0]["span_id"], span_id.as_str(), "{text}");
+        assert_eq!(lines[0]["span"]["order_id"], "o-1", "{text}");
+        assert!(
+            lines[1].get("trace_id").is_none(),
+            "no span, no ids: {text}"
+        );
     }
 }

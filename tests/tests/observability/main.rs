@@ -10,5 +10,6 @@
 
 mod metrics;
 mod otlp;
+mod promtool;
 mod receiver;
 mod reflection;
