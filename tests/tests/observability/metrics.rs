@@ -117,10 +117,17 @@ fn positive(scrape: &Scrape, who: &str, name: &str, labels: &[(&str, &str)]) -> 
     }
 }
 
+/// A series expected on a binary's endpoint: (binary, name, labels).
+type Expected = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
 /// Every series an operator needs after these flows, per binary.
 fn missing(scrapes: &[(&'static str, Scrape)]) -> Vec<String> {
     let grpc = |m: &'static str| vec![("method", m), ("code", "OK")];
-    let expected: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let expected: Vec<Expected> = vec![
         (
             "gateway",
             "shop_http_requests_total",
