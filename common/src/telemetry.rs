@@ -4,8 +4,9 @@
 //!
 //! The OpenTelemetry layer is always there, so the W3C trace context travels between
 //! the services and log lines carry trace ids with or without a collector. Spans are
-//! exported over OTLP/gRPC only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; the other
-//! standard variables (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_HEADERS`,
+//! exported over OTLP/gRPC only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; the other standard variables
+//! (`OTEL_SERVICE_NAME`, `OTEL_SDK_DISABLED`, `OTEL_EXPORTER_OTLP_HEADERS`,
 //! `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_TRACES_SAMPLER`, ...) mean what they mean
 //! everywhere.
 
@@ -47,7 +48,7 @@ pub struct Telemetry {
 /// nothing. `service` is the default `service.name` of exported spans. Call it inside
 /// the tokio runtime: the exporter's batches are sent from a task on it.
 pub fn init(service: &str, env: &dyn EnvSource) -> anyhow::Result<Telemetry> {
-    let endpoint = config::optional(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+    let endpoint = export_endpoint(env);
     let name = config::optional(env, "OTEL_SERVICE_NAME").unwrap_or_else(|| service.to_owned());
     let mut provider = SdkTracerProvider::builder()
         .with_resource(Resource::builder().with_service_name(name).build());
@@ -56,7 +57,7 @@ pub fn init(service: &str, env: &dyn EnvSource) -> anyhow::Result<Telemetry> {
             .with_tonic()
             .with_endpoint(endpoint.clone())
             .build()
-            .map_err(|err| anyhow::anyhow!("OTEL_EXPORTER_OTLP_ENDPOINT {endpoint:?}: {err}"))?;
+            .map_err(|err| anyhow::anyhow!("OTLP endpoint {endpoint:?}: {err}"))?;
         provider = provider
             .with_span_processor(BatchSpanProcessor::builder(exporter, runtime::Tokio).build());
     }
@@ -84,6 +85,20 @@ pub fn init(service: &str, env: &dyn EnvSource) -> anyhow::Result<Telemetry> {
         provider,
         exporting: installed && endpoint.is_some(),
     })
+}
+
+/// Where spans go: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`; nowhere when neither is set, or when
+/// `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` say so.
+fn export_endpoint(env: &dyn EnvSource) -> Option<String> {
+    let said = |name, value: &str| {
+        config::optional(env, name).is_some_and(|v| v.eq_ignore_ascii_case(value))
+    };
+    if said("OTEL_SDK_DISABLED", "true") || said("OTEL_TRACES_EXPORTER", "none") {
+        return None;
+    }
+    config::optional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|| config::optional(env, "OTEL_EXPORTER_OTLP_ENDPOINT"))
 }
 
 /// Every span that [`span_filter`] lets through also an OpenTelemetry span of
@@ -198,6 +213,32 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn export_follows_the_standard_variables() {
+        let env =
+            |pairs: &[(&'static str, &str)]| -> std::collections::HashMap<&'static str, String> {
+                pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+            };
+        assert_eq!(export_endpoint(&env(&[])), None);
+        let both = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4317"),
+        ]);
+        assert_eq!(export_endpoint(&both).as_deref(), Some("http://b:4317"));
+        let general = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317")]);
+        assert_eq!(export_endpoint(&general).as_deref(), Some("http://a:4317"));
+        let disabled = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317"),
+            ("OTEL_SDK_DISABLED", "TRUE"),
+        ]);
+        assert_eq!(export_endpoint(&disabled), None);
+        let none = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ]);
+        assert_eq!(export_endpoint(&none), None);
     }
 
     #[test]
