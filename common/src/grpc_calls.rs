@@ -226,7 +226,7 @@ fn is_server_fault(code: Code) -> bool {
 }
 
 /// The canonical name of a code, as the gRPC spec and grpcurl spell it.
-pub fn code_name(code: Code) -> &'static str {
+fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",
