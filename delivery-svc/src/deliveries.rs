@@ -15,7 +15,7 @@ use crate::{
     store::{
         deliveries::{self, Created},
         events,
-        holds::{Holds, Put},
+        holds::{self, Holds, Put},
         transitions::{self, Cancelled},
     },
 };
@@ -130,6 +130,7 @@ impl Deliveries {
         match created {
             Created::New(delivery) => {
                 tracing::info!(%order_id, %saga_id, delivery_id = %delivery.id, "delivery created");
+                holds::count("confirmed");
                 self.confirmed(delivery).await
             }
             Created::Existing(delivery) => self.confirmed(delivery).await,

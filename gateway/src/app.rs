@@ -1,11 +1,11 @@
 //! Building and running the gateway: pool, migrations, internal clients, the gRPC and
 //! HTTP listeners, and the background work (saga recovery, the delivery event
-//! consumer, idempotency-key expiry).
+//! consumer, idempotency-key expiry), and the `/metrics` endpoint.
 
 use std::{net::SocketAddr, time::Duration};
 
 use axum::serve::ListenerExt;
-use shop_common::{CancellationToken, app::Service, db, worker};
+use shop_common::{CancellationToken, app::Service, db, metrics, worker};
 use shop_proto::gateway::{
     admin_service_server::AdminServiceServer, shop_service_server::ShopServiceServer,
 };
@@ -33,6 +33,7 @@ const HOLD_DURING_PAYMENT: Duration = Duration::from_secs(15 * 60);
 pub struct App {
     grpc: TcpListener,
     http: TcpListener,
+    metrics: metrics::Endpoint,
     pool: PgPool,
     gateway: Gateway,
     readiness: Readiness,
@@ -61,9 +62,13 @@ impl App {
         });
         let grpc = TcpListener::bind(config.listen_addr).await?;
         let http = TcpListener::bind(config.http_addr).await?;
+        let metrics = metrics::Endpoint::bind(config.metrics_addr)
+            .await?
+            .on_scrape(db::pool_gauges(pool.clone()));
         Ok(Self {
             grpc,
             http,
+            metrics,
             pool,
             gateway,
             readiness,
@@ -78,6 +83,13 @@ impl App {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The `/metrics` address actually bound.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.metrics_addr)
+    }
 }
 
 impl Service for App {
@@ -86,6 +98,7 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let engine = self.gateway.engine.clone();
         let recovery = worker::spawn_periodic(
             "saga-recovery",
@@ -153,6 +166,7 @@ impl Service for App {
         tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
         let _ = tokio::join!(recovery, purge, consumer, sampler);
+        metrics::stopped(metrics).await;
         grpc?;
         http?;
         Ok(())

@@ -127,6 +127,7 @@ impl Keys {
             return Err(in_use());
         };
         if op != operation || hash != fingerprint {
+            conflict("reused");
             return Err(status::error(
                 Code::FailedPrecondition,
                 ErrorReason::IdempotencyKeyReused,
@@ -134,9 +135,11 @@ impl Keys {
             ));
         }
         if state == "DONE" {
+            metrics::counter!("shop_idempotency_replays_total").increment(1);
             return Ok(Claim::Finished(existing));
         }
         if locked {
+            conflict("in_use");
             return Err(in_use());
         }
         // Abandoned: take it over, unless another retry just did, or a saga the first
@@ -157,6 +160,7 @@ impl Keys {
         if taken == 1 {
             Ok(Claim::Resume(existing))
         } else {
+            conflict("in_use");
             Err(in_use())
         }
     }
@@ -212,6 +216,12 @@ impl Keys {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// A request that met its key in a state that refuses it: `reused` (another body) or
+/// `in_use` (its first request is still running).
+fn conflict(reason: &'static str) {
+    metrics::counter!("shop_idempotency_conflicts_total", "reason" => reason).increment(1);
 }
 
 fn in_use() -> Status {

@@ -326,8 +326,10 @@ fn unknown(status: &Status) -> bool {
 async fn detached<T: Send + 'static>(
     saga: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, Status> {
-    tokio::spawn(saga).await.map_err(|err| {
-        tracing::error!(error = %err, "saga task failed");
-        status::error(Code::Internal, ErrorReason::Internal, "internal error")
-    })
+    tokio::spawn(tracing::Instrument::in_current_span(saga))
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "saga task failed");
+            status::error(Code::Internal, ErrorReason::Internal, "internal error")
+        })
 }

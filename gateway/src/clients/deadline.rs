@@ -1,7 +1,7 @@
 //! The time a public request has, and what each internal call made for it is given:
-//! a timeout (sent as `grpc-timeout`, so the service stops when we stop waiting) and
-//! the request id every call carries (`x-request-id`), so the logs of all four
-//! services can be joined.
+//! a timeout (sent as `grpc-timeout`, so the service stops when we stop waiting), the
+//! request id every call carries (`x-request-id`), so the logs of all four services
+//! can be joined, and the W3C trace context of the current span (`traceparent`).
 
 use std::time::Duration;
 
@@ -102,6 +102,7 @@ pub fn timed<T>(message: T, call: Call) -> tonic::Request<T> {
     if let Ok(value) = call.request_id.to_string().parse() {
         request.metadata_mut().insert(REQUEST_ID, value);
     }
+    shop_common::trace::inject(request.metadata_mut());
     request
 }
 

@@ -20,11 +20,11 @@ use shop_proto::gateway::{
     shop_service_server::ShopService,
 };
 use tonic::{Code, Status, metadata::MetadataMap};
-use tower_http::trace::TraceLayer;
 
 use super::{
     error::{ApiError, plain},
     json::{MAX_BODY, ProtoJson, respond},
+    telemetry,
 };
 use crate::{api::Gateway, readiness::Readiness};
 
@@ -67,7 +67,8 @@ pub fn router(gateway: Gateway, readiness: Readiness) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(DetachLayer)
-        .layer(TraceLayer::new_for_http())
+        .layer(telemetry::spans())
+        .layer(axum::middleware::from_fn(telemetry::record))
         .with_state(AppState { gateway, readiness })
 }
 

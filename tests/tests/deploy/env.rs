@@ -27,19 +27,27 @@ pub struct Binary {
 pub const BINARIES: &[Binary] = &[
     Binary {
         name: "order-svc",
-        listens: |env| order_svc::Config::from_env(env).map(|c| vec![c.listen_addr]),
+        listens: |env| {
+            order_svc::Config::from_env(env).map(|c| vec![c.listen_addr, c.metrics_addr])
+        },
     },
     Binary {
         name: "payment-svc",
-        listens: |env| payment_svc::Config::from_env(env).map(|c| vec![c.listen_addr]),
+        listens: |env| {
+            payment_svc::Config::from_env(env).map(|c| vec![c.listen_addr, c.metrics_addr])
+        },
     },
     Binary {
         name: "delivery-svc",
-        listens: |env| delivery_svc::Config::from_env(env).map(|c| vec![c.listen_addr]),
+        listens: |env| {
+            delivery_svc::Config::from_env(env).map(|c| vec![c.listen_addr, c.metrics_addr])
+        },
     },
     Binary {
         name: "gateway",
-        listens: |env| gateway::Config::from_env(env).map(|c| vec![c.listen_addr, c.http_addr]),
+        listens: |env| {
+            gateway::Config::from_env(env).map(|c| vec![c.listen_addr, c.http_addr, c.metrics_addr])
+        },
     },
 ];
 
@@ -155,6 +163,7 @@ mod tests {
     fn payment(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
         let mut all = vars(&[
             ("LISTEN_ADDR", "0.0.0.0:50052"),
+            ("METRICS_ADDR", "0.0.0.0:9464"),
             ("DATABASE_URL", "postgres://p@db/payment"),
             ("INTERNAL_TOKEN", "t"),
             ("DB_MAX_CONNECTIONS", "16"),
@@ -168,7 +177,7 @@ mod tests {
     #[test]
     fn the_check_catches_a_missing_an_unread_and_a_malformed_variable() {
         let bin = binary("payment-svc").unwrap();
-        assert_eq!(bin.check("f", &payment(&[])), Ok(vec![50052]));
+        assert_eq!(bin.check("f", &payment(&[])), Ok(vec![50052, 9464]));
 
         let mut missing = payment(&[]);
         missing.remove("INTERNAL_TOKEN");
@@ -191,7 +200,12 @@ mod tests {
         let ports: Vec<_> = BINARIES.iter().map(|b| b.default_ports()).collect();
         assert_eq!(
             ports,
-            vec![vec![50051], vec![50052], vec![50053], vec![50050, 8080]]
+            vec![
+                vec![50051, 9551],
+                vec![50052, 9552],
+                vec![50053, 9553],
+                vec![50050, 8080, 9550]
+            ]
         );
     }
 }
