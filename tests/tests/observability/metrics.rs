@@ -302,8 +302,15 @@ fn missing(scrapes: &[(&'static str, Scrape)]) -> Vec<String> {
         .collect()
 }
 
+/// A gauge expected on a binary's endpoint: (binary, name, labels).
+type Gauge = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Gauges that are served whatever their value (0 is the healthy one).
-const GAUGES: &[(&str, &str, &[(&str, &str)])] = &[
+const GAUGES: &[Gauge] = &[
     ("gateway", "shop_sagas_open", &[]),
     ("gateway", "shop_sagas_stuck", &[]),
     ("gateway", "shop_saga_oldest_open_age_seconds", &[]),
