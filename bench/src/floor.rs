@@ -64,7 +64,7 @@ impl Floor {
                 Duration::from_secs(24 * 3600),
                 Duration::from_secs(3600),
             ),
-            log: SagaLog::new(shop_common::db::connect(&db.gateway, POOL).await?),
+            log: SagaLog::new(shop_common::db::connect(&db.gateway, POOL).await?, LEASE),
         }))
     }
 

@@ -48,8 +48,9 @@ impl App {
         let readiness = Readiness::new(pool.clone(), clients.channels.clone());
         let engine = Engine::new(
             clients.clone(),
-            SagaLog::new(pool.clone()),
+            SagaLog::new(pool.clone(), config.saga_lease),
             HOLD_DURING_PAYMENT,
+            config.saga_backoff_max,
         );
         let gateway = Gateway::new(Inner {
             pool: pool.clone(),

@@ -4,6 +4,19 @@ use std::{net::SocketAddr, time::Duration};
 
 use shop_common::config::{self, ConfigError, EnvSource};
 
+use crate::saga;
+
+/// `value` when it is at least `min`, else an error naming the variable.
+fn at_least(name: &'static str, value: Duration, min: Duration) -> Result<Duration, ConfigError> {
+    if value < min {
+        return Err(ConfigError::Invalid {
+            name,
+            problem: format!("must be at least {min:?}"),
+        });
+    }
+    Ok(value)
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Public gRPC address (`LISTEN_ADDR`, default 127.0.0.1:50050).
@@ -26,6 +39,13 @@ pub struct Config {
     /// Most checkouts (pay sagas, with the place of a Checkout) run at once; the rest
     /// queue at the edge (`CHECKOUT_CONCURRENCY`, default 32).
     pub checkout_concurrency: u32,
+    /// How long a saga's lease lasts without renewal (`SAGA_LEASE`, default 30s): a
+    /// driver renews it while alive, so this is how long a crashed or frozen driver's
+    /// sagas wait before recovery takes them.
+    pub saga_lease: Duration,
+    /// The longest backoff before recovery retries a deferred saga
+    /// (`SAGA_BACKOFF_MAX`, default 60s).
+    pub saga_backoff_max: Duration,
 }
 
 impl Config {
@@ -50,6 +70,16 @@ impl Config {
             payment_window: config::duration(env, "PAYMENT_WINDOW", Duration::from_secs(300))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 32)?,
             checkout_concurrency: config::positive_u32(env, "CHECKOUT_CONCURRENCY", 32)?,
+            saga_lease: at_least(
+                "SAGA_LEASE",
+                config::duration(env, "SAGA_LEASE", saga::log::LEASE)?,
+                Duration::from_secs(1),
+            )?,
+            saga_backoff_max: at_least(
+                "SAGA_BACKOFF_MAX",
+                config::duration(env, "SAGA_BACKOFF_MAX", Duration::from_secs(60))?,
+                Duration::from_secs(1),
+            )?,
         })
     }
 }
@@ -75,6 +105,8 @@ impl Config {
             payment_window: Duration::from_secs(300),
             db_max_connections: 8,
             checkout_concurrency: 32,
+            saga_lease: saga::log::LEASE,
+            saga_backoff_max: Duration::from_secs(60),
         }
     }
 }

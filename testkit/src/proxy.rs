@@ -2,8 +2,9 @@
 //! a service and its PostgreSQL, delivery-svc and Redis) and switch, while the test
 //! runs, what happens to the bytes: passed on, delayed per direction, answers dropped
 //! after the request went through (the ambiguous case: the server acts, the client
-//! never hears), everything swallowed (a blackhole), connections reset, or new
-//! connections refused.
+//! never hears), answers garbled (the server acts, the client reads an error that is
+//! not about the business: a protocol error, INTERNAL), everything swallowed (a
+//! blackhole), connections reset, or new connections refused.
 //!
 //! It works on bytes, not on messages: a fault applies to every request on the
 //! connections it carries, from the moment it is switched on.
@@ -38,6 +39,8 @@ pub enum Fault {
     Delay { up: Duration, down: Duration },
     /// Requests reach the server; its answers are swallowed.
     DropAnswers,
+    /// Requests reach the server; its answers arrive with every byte inverted.
+    Garble,
     /// Nothing passes either way; connections stay open and silent.
     Blackhole,
     /// Open connections are reset and new ones are reset as soon as they are made.
@@ -230,8 +233,14 @@ async fn pump(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let delay = match (shared.fault(), direction) {
-                (Fault::Pass, _) | (Fault::DropAnswers, Direction::Up) => Duration::ZERO,
+            let fault = shared.fault();
+            if fault == Fault::Garble && direction == Direction::Down {
+                buf[..n].iter_mut().for_each(|b| *b = !*b);
+            }
+            let delay = match (fault, direction) {
+                (Fault::Pass | Fault::Garble, _) | (Fault::DropAnswers, Direction::Up) => {
+                    Duration::ZERO
+                }
                 (Fault::Delay { up, .. }, Direction::Up) => up,
                 (Fault::Delay { down, .. }, Direction::Down) => down,
                 (Fault::DropAnswers, Direction::Down) | (Fault::Blackhole | Fault::Refuse, _) => {
@@ -306,6 +315,14 @@ mod tests {
         assert!(
             started.elapsed() >= Duration::from_millis(300),
             "both ways delayed"
+        );
+
+        proxy.set(Fault::Garble);
+        let garbled = round_trip(&mut stream, quick).await;
+        assert_eq!(
+            garbled.as_deref(),
+            Some(&b"ping".map(|b| !b)[..]),
+            "the answer is garbled"
         );
 
         proxy.set(Fault::DropAnswers);

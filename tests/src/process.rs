@@ -79,8 +79,9 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts `binary` with `LISTEN_ADDR=addr` and `env` (nothing else is inherited
-    /// from the test's own settings) and waits until it reports SERVING.
+    /// Starts `binary` with `LISTEN_ADDR=addr`, `/metrics` on a free port, and `env`
+    /// (nothing else is inherited from the test's own settings) and waits until it
+    /// reports SERVING.
     pub async fn spawn(
         binary: Binary,
         addr: SocketAddr,
@@ -97,6 +98,8 @@ impl Process {
         let mut command = Command::new(&path);
         command
             .env("LISTEN_ADDR", addr.to_string())
+            // Any free port: several binaries of one kind run at once in tests.
+            .env("METRICS_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .env_remove("INTERNAL_TOKEN")
             .env_remove("LOG_FORMAT")
@@ -204,8 +207,10 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        // A paused process ignores SIGKILL's reaping until it runs again.
-        self.resume();
+        // A paused process is let go first, so that it dies at once.
+        if let Ok(None) = self.child.try_wait() {
+            self.resume();
+        }
         self.kill();
         if std::thread::panicking() {
             eprintln!("{} log kept at {}", self.binary.name(), self.log.display());

@@ -9,6 +9,8 @@
 //!   db are for the master (Sentinels are reached without them). After a connection
 //!   error or a `READONLY` reply (a failover demoted our master) the master is looked up
 //!   again on the next command.
+//! - Any error that is not a well-formed reply of the server (a reply that does not
+//!   parse, say) drops the connection too: the next command opens a fresh one.
 
 use std::{
     future::Future,
@@ -28,37 +30,43 @@ use crate::error::Error;
 /// A cheap-to-clone handle on Redis.
 #[derive(Clone)]
 pub struct Redis {
-    backend: Backend,
+    inner: Arc<Inner>,
     timeout: Duration,
 }
 
-#[derive(Clone)]
-enum Backend {
-    Direct(ConnectionManager),
-    Sentinel(Arc<Sentinel>),
+struct Inner {
+    source: Source,
+    /// The connection in use; dropped (and made anew on the next command) when an
+    /// error says it may be out of step with the server.
+    current: Mutex<Option<ConnectionManager>>,
+    config: ConnectionManagerConfig,
 }
 
-struct Sentinel {
-    client: tokio::sync::Mutex<SentinelClient>,
-    master: Mutex<Option<ConnectionManager>>,
-    config: ConnectionManagerConfig,
+/// Where a new connection comes from.
+enum Source {
+    Direct(redis::Client),
+    /// Asks the Sentinels for the current master.
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
 }
 
 impl Redis {
     /// Parses the URL and prepares the connection without contacting Redis.
     pub fn connect_lazily(url: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let config = manager_config(timeout);
-        let backend = if let Some(rest) = url.strip_prefix("redis+sentinel://") {
-            Backend::Sentinel(Arc::new(Sentinel {
-                client: tokio::sync::Mutex::new(sentinel_client(rest)?),
-                master: Mutex::new(None),
-                config,
-            }))
+        let source = if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+            Source::Sentinel(tokio::sync::Mutex::new(sentinel_client(rest)?))
         } else {
             let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
-            Backend::Direct(ConnectionManager::new_lazy_with_config(client, config)?)
+            Source::Direct(client)
         };
-        Ok(Self { backend, timeout })
+        let inner = Inner {
+            source,
+            current: Mutex::new(None),
+            config: manager_config(timeout),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+            timeout,
+        })
     }
 
     /// Runs one command (or an atomic pipeline), bounded by the timeout.
@@ -71,7 +79,7 @@ impl Redis {
             let mut conn = self.manager().await?;
             let result = run(&mut conn).await;
             if let Err(err) = &result {
-                self.forget_master_after(err);
+                self.forget_connection_after(err);
             }
             result
         };
@@ -85,52 +93,47 @@ impl Redis {
             None => {
                 metrics::counter!("shop_redis_errors_total", "command" => what, "kind" => "timeout")
                     .increment(1);
-                self.forget_master();
+                self.forget_connection();
                 Err(Error::RedisUnavailable(format!("{what}: timed out")))
             }
         }
     }
 
     async fn manager(&self) -> redis::RedisResult<ConnectionManager> {
-        match &self.backend {
-            Backend::Direct(manager) => Ok(manager.clone()),
-            Backend::Sentinel(sentinel) => sentinel.master().await,
-        }
-    }
-
-    fn forget_master_after(&self, err: &RedisError) {
-        let stale = err.is_io_error()
-            || err.is_unrecoverable_error()
-            || err.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly);
-        if stale {
-            self.forget_master();
-        }
-    }
-
-    fn forget_master(&self) {
-        if let Backend::Sentinel(sentinel) = &self.backend
-            && let Ok(mut master) = sentinel.master.lock()
-        {
-            *master = None;
-        }
-    }
-}
-
-impl Sentinel {
-    async fn master(&self) -> redis::RedisResult<ConnectionManager> {
         if let Some(manager) = self.current() {
             return Ok(manager);
         }
-        let client = self.client.lock().await.async_get_client().await?;
-        let manager = ConnectionManager::new_lazy_with_config(client, self.config.clone())?;
-        if let Ok(mut master) = self.master.lock() {
-            *master = Some(manager.clone());
+        let inner = &self.inner;
+        let client = match &inner.source {
+            Source::Direct(client) => client.clone(),
+            Source::Sentinel(sentinel) => sentinel.lock().await.async_get_client().await?,
+        };
+        let manager = ConnectionManager::new_lazy_with_config(client, inner.config.clone())?;
+        if let Ok(mut current) = inner.current.lock() {
+            *current = Some(manager.clone());
         }
         Ok(manager)
     }
 
     fn current(&self) -> Option<ConnectionManager> {
-        self.master.lock().ok().and_then(|m| m.clone())
+        self.inner.current.lock().ok().and_then(|m| m.clone())
+    }
+
+    /// Drops the connection after an error that is not a well-formed reply of the
+    /// server (the stream may be out of step: a reply that did not parse stays in the
+    /// buffer and fails every later command) or that says our master was demoted.
+    fn forget_connection_after(&self, err: &RedisError) {
+        let out_of_step = !matches!(err.kind(), ErrorKind::Server(_))
+            || err.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly);
+        if out_of_step || err.is_io_error() || err.is_unrecoverable_error() {
+            self.forget_connection();
+        }
+    }
+
+    fn forget_connection(&self) {
+        if let Ok(mut current) = self.inner.current.lock() {
+            *current = None;
+        }
     }
 }
 
@@ -153,6 +156,7 @@ async fn bounded<T>(timeout: Duration, work: impl Future<Output = T>) -> Option<
 /// (a wrong reply type, say) is a bug and becomes INTERNAL.
 fn classify(what: &'static str, err: RedisError) -> Error {
     let transient = err.is_io_error()
+        || err.kind() == ErrorKind::Parse
         || err.is_connection_dropped()
         || err.is_connection_refusal()
         || err.is_timeout()

@@ -110,3 +110,50 @@ async fn a_redis_that_never_answers_is_unavailable_not_a_hang() {
         );
     }
 }
+
+/// A reply that does not parse (here every byte of it inverted, between delivery-svc
+/// and Redis) used to stay in the connection's buffer and fail every later command
+/// until the service was restarted. Now such an error drops the connection: once the
+/// replies are sound again, the next commands work.
+#[tokio::test]
+async fn a_garbled_reply_does_not_break_the_connection_for_good() {
+    let redis = RedisServer::start().unwrap();
+    let proxy =
+        shop_testkit::FaultProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], redis.port())))
+            .await
+            .unwrap();
+    let database = PgServer::shared().fresh_database().await;
+    let mut app = helpers::spawn_on(database, proxy.rewrite(&redis.url()), |_| {}).await;
+    let (order_id, user_id) = (id(), id());
+    app.client
+        .hold_delivery(hold_request(&order_id, &user_id, Duration::from_secs(60)))
+        .await
+        .unwrap();
+
+    proxy.set(shop_testkit::Fault::Garble);
+    for _ in 0..5 {
+        let garbled = app
+            .client
+            .get_hold(GetHoldRequest {
+                order_id: order_id.clone(),
+            })
+            .await;
+        assert!(garbled.is_err(), "a garbled reply is an error: {garbled:?}");
+    }
+    proxy.set(shop_testkit::Fault::Pass);
+    proxy.reset_connections();
+
+    let client = app.client.clone();
+    let recovered = eventually(Duration::from_secs(5), || {
+        let mut client = client.clone();
+        let request = GetHoldRequest {
+            order_id: order_id.clone(),
+        };
+        async move { client.get_hold(request).await.is_ok() }
+    })
+    .await;
+    assert!(
+        recovered,
+        "the hold is read again once the replies are sound"
+    );
+}

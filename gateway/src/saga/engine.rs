@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     cancel,
-    log::{LEASE, LogError, SagaLog},
+    log::{LogError, SagaLog},
     model::{Entry, Fate, Kind, Logged, OnRefusal, Phase, Saga, State, Step, StepSpec, Undo},
     pay,
 };
@@ -52,16 +52,19 @@ pub struct Engine {
     pub(crate) log: SagaLog,
     /// How long the delivery hold is kept alive while a pay saga runs.
     pub(crate) hold_for: Duration,
+    /// The longest wait before recovery takes a deferred saga again.
+    pub(crate) backoff_max: Duration,
     /// This gateway instance, as the owner of the leases it takes.
     pub(crate) owner: Uuid,
 }
 
 impl Engine {
-    pub fn new(clients: Clients, log: SagaLog, hold_for: Duration) -> Self {
+    pub fn new(clients: Clients, log: SagaLog, hold_for: Duration, backoff_max: Duration) -> Self {
         Self {
             clients,
             log,
             hold_for,
+            backoff_max,
             owner: Uuid::now_v7(),
         }
     }
@@ -77,10 +80,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Drives the saga from wherever it is to its end, as far as `deadline` allows.
+    /// Drives the saga from wherever it is to its end, as far as `deadline` allows,
+    /// renewing its lease while it runs: the lease is a sign of life, so a driver that
+    /// is slow keeps it and one that is frozen or gone loses it.
     pub async fn drive(&self, saga: &mut Saga, deadline: Deadline) -> Result<(), Halt> {
         let span = tracing::info_span!("saga", kind = saga.kind.as_str(), saga_id = %saga.id, order_id = %saga.order_id, request_id = %deadline.request_id());
-        async {
+        let heartbeat = self.heartbeat(saga.id, saga.epoch);
+        let run = async {
             loop {
                 match saga.state {
                     State::Running => match next_step(saga) {
@@ -91,9 +97,30 @@ impl Engine {
                     State::Completed | State::Compensated | State::Stuck => return Ok(()),
                 }
             }
+        };
+        tokio::select! {
+            ended = run.instrument(span) => ended,
+            never = heartbeat => match never {},
         }
-        .instrument(span)
-        .await
+    }
+
+    /// Renews the lease every third of it until the drive ends (this future is then
+    /// dropped). Stops renewing once the lease is lost: the driver learns it at its
+    /// next write.
+    async fn heartbeat(&self, saga_id: Uuid, epoch: i64) -> std::convert::Infallible {
+        let every = self.log.lease() / 3;
+        let mut held = true;
+        loop {
+            tokio::time::sleep(every).await;
+            if held {
+                match self.log.renew(saga_id, epoch).await {
+                    Ok(still) => held = still,
+                    Err(err) => {
+                        tracing::debug!(%saga_id, error = %err, "cannot renew the saga's lease")
+                    }
+                }
+            }
+        }
     }
 
     /// Runs one forward step and applies the rule to its outcome.
@@ -255,7 +282,7 @@ impl Engine {
     async fn defer(&self, saga: &mut Saga, cause: Status) -> Halt {
         cause.message().clone_into(&mut saga.last_error);
         let label = saga.step.as_str();
-        let backoff = retry_backoff(saga.attempts);
+        let backoff = retry_backoff(saga.attempts).min(self.backoff_max);
         match self
             .write(saga, label, "DEFERRED", cause.message(), backoff)
             .await
@@ -274,7 +301,8 @@ impl Engine {
         phase: &'static str,
         detail: &str,
     ) -> Result<(), Halt> {
-        self.write(saga, label, phase, detail, LEASE).await
+        self.write(saga, label, phase, detail, self.log.lease())
+            .await
     }
 
     async fn write(

@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::model::{Entry, Fate, Kind, Logged, Phase, Saga, Seen, State, Step};
 
-/// How long a running saga is owned by whoever runs it; after that recovery may take it.
+/// How long a running saga is owned by whoever runs it, unless its driver renews the
+/// lease (it does, while it is alive: see `engine`); after that recovery may take it.
 pub const LEASE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,7 @@ pub struct StepRecord {
 #[derive(Clone)]
 pub struct SagaLog {
     pool: PgPool,
+    lease: Duration,
 }
 
 /// A saga as listed for operators.
@@ -63,8 +65,13 @@ const COLUMNS: &str = "id, order_id, user_id, kind, state, step, phase, outcome,
      lease_until";
 
 impl SagaLog {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// A log whose leases last `lease` (normally [`LEASE`]).
+    pub fn new(pool: PgPool, lease: Duration) -> Self {
+        Self { pool, lease }
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
     }
 
     /// Writes a new saga (and its first step record) before any of its steps runs,
@@ -85,7 +92,7 @@ impl SagaLog {
         .bind(saga.coupon_id)
         .bind(saga.target_saga_id)
         .bind(&saga.reason)
-        .bind(LEASE)
+        .bind(shop_common::db::interval(self.lease))
         .bind(owner)
         .bind(saga.epoch)
         .execute(&mut *tx)
@@ -141,6 +148,22 @@ impl SagaLog {
         Ok(())
     }
 
+    /// Renews the lease of a saga this driver still holds (at `epoch`); false when
+    /// another driver has taken it.
+    pub async fn renew(&self, saga_id: Uuid, epoch: i64) -> sqlx::Result<bool> {
+        let renewed = sqlx::query(
+            "UPDATE sagas SET lease_until = now() + $3 WHERE id = $1 AND epoch = $2 \
+             AND state IN ('RUNNING', 'COMPENSATING')",
+        )
+        .bind(saga_id)
+        .bind(epoch)
+        .bind(shop_common::db::interval(self.lease))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(renewed == 1)
+    }
+
     /// Claims the unfinished saga whose lease ran out longest ago, if any: it is
     /// leased to `owner` at the next epoch (so the previous driver's writes fail from
     /// now on), and the claim counts as an attempt. Safe with several instances.
@@ -153,7 +176,7 @@ impl SagaLog {
              RETURNING {COLUMNS}"
         )))
         .bind(owner)
-        .bind(LEASE)
+        .bind(shop_common::db::interval(self.lease))
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref()
