@@ -10,11 +10,13 @@
 //! server and deletes its files. Nothing is left behind and nothing is mocked.
 
 pub mod postgres;
+pub mod rabbitmq;
 pub mod redis;
 pub mod running;
 mod watchdog;
 
 pub use postgres::PgServer;
+pub use rabbitmq::RabbitServer;
 pub use redis::RedisServer;
 pub use running::Running;
 

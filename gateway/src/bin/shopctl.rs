@@ -10,7 +10,12 @@ use uuid::Uuid;
 const USAGE: &str = "usage: shopctl token --role user|admin [--sub USER_UUID] [--ttl 24h]";
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `shopctl events tail|dead-letters ...`: the event stream (shop_events::cli).
+    if args.first().map(String::as_str) == Some("events") {
+        return shop_events::cli::main(&args[1..]);
+    }
+    match run(args) {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS

@@ -1,0 +1,59 @@
+//! Building and running the exporter: pool, migrations, the health listener, the
+//! consumer.
+
+use std::net::SocketAddr;
+
+use shop_common::{CancellationToken, app::Service, db};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::{Config, consumer::Consumer};
+
+pub struct App {
+    listener: TcpListener,
+    pool: PgPool,
+    config: Config,
+}
+
+impl App {
+    /// Connects to its database, migrates and binds. The broker is connected when
+    /// running, and reconnected for as long as it is away.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        Ok(Self {
+            listener,
+            pool,
+            config,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Service for App {
+    fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.config.listen_addr)
+    }
+
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let consumer = Consumer {
+            pool: self.pool.clone(),
+            amqp_url: self.config.amqp_url.clone(),
+            queue: self.config.queue.clone(),
+        }
+        .spawn(shutdown.clone());
+        // Health only (grpc.health.v1 and reflection), for probes.
+        let served =
+            shop_common::grpc::serve(self.listener, Routes::default(), &[], shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = consumer.await;
+        served
+    }
+}
