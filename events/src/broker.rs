@@ -46,16 +46,17 @@ pub async fn close(connection: Connection) {
     let _ = tokio::time::timeout(TIMEOUT, connection.close(200, "bye".into())).await;
 }
 
-/// Waits between reconnection attempts: 200 ms doubling to 10 s, with jitter so that
-/// many instances do not knock on a returning broker at once. Endless.
+/// Waits between reconnection attempts: 200 ms doubling to 5 s, each plus a random
+/// jitter of up to as much again, so that many instances do not knock on a returning
+/// broker at once. Endless.
 pub fn backoff() -> impl Iterator<Item = Duration> + Send {
     let steps = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(10))
+        .with_max_delay(Duration::from_secs(5))
         .with_jitter()
         .without_max_times()
         .build();
-    steps.chain(std::iter::repeat(Duration::from_secs(10)))
+    steps.chain(std::iter::repeat(Duration::from_secs(5)))
 }
 
 #[cfg(test)]

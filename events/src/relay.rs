@@ -4,7 +4,7 @@
 //! Delivery is at least once: a row is marked only after its confirm, so whatever was
 //! in flight when the relay, its process or the broker died is sent again by the next
 //! active relay. While the broker is down the relay backs off (200 ms doubling to
-//! 10 s) and the service goes on serving: publishing is never on a request's path.
+//! 5 s, with jitter) and the service goes on serving: publishing is never on a request's path.
 //! Only the instance holding the service's [`Leadership`] publishes.
 
 use std::time::Duration;
@@ -87,7 +87,7 @@ impl<O: Outbox> Relay<O> {
                 Ok(Ended::Standby) => STANDBY_POLL,
                 Err(err) => {
                     let pause = pauses.next().unwrap_or(STANDBY_POLL);
-                    tracing::warn!(service, error = format!("{err:#}"), retry_in = ?pause, "relay cannot publish");
+                    tracing::warn!(service, error = format!("{err:#}"), retry_in = ?pause, "event relay cannot take the lead");
                     pause
                 }
             };
@@ -96,10 +96,12 @@ impl<O: Outbox> Relay<O> {
                 () = tokio::time::sleep(pause) => {}
             }
         }
-        tracing::debug!(service, "relay stopped");
+        tracing::debug!(service, "event relay stopped");
     }
 
-    /// Publishes for as long as this instance holds the lock and the broker answers.
+    /// Takes the lock if it is free and publishes for as long as this instance holds
+    /// it, reconnecting to the broker with backoff (the lock is kept meanwhile: the
+    /// standbys could not publish either). Ends on shutdown or when the lock is lost.
     async fn lead(
         &self,
         pauses: &mut Pauses,
@@ -113,23 +115,42 @@ impl<O: Outbox> Relay<O> {
         else {
             return Ok(Ended::Standby);
         };
-        tracing::info!(
-            service = self.service,
-            "this instance is the active event relay"
-        );
-        let connection =
-            broker::connect(&self.config.amqp_url, &format!("{} relay", self.service)).await;
-        let result = match connection {
-            Ok(connection) => {
-                let result = self
-                    .publish_while_leading(&connection, &mut leadership, pauses, shutdown)
-                    .await;
-                broker::close(connection).await;
-                result
+        let service = self.service;
+        tracing::info!(service, "this instance is the active event relay");
+        let ended = loop {
+            if let Err(err) = leadership.confirm().await {
+                break Err(err.context("lost the relay lock"));
             }
-            Err(err) => Err(err),
+            let Err(err) = self
+                .connect_and_publish(&mut leadership, pauses, shutdown)
+                .await
+            else {
+                break Ok(Ended::Stopping);
+            };
+            let pause = pauses.next().unwrap_or(STANDBY_POLL);
+            tracing::warn!(service, error = format!("{err:#}"), retry_in = ?pause, "event relay cannot publish");
+            tokio::select! {
+                () = shutdown.cancelled() => break Ok(Ended::Stopping),
+                () = tokio::time::sleep(pause) => {}
+            }
         };
         leadership.release().await;
+        ended
+    }
+
+    /// One broker connection: publishes until shutdown (`Ok`) or a failure.
+    async fn connect_and_publish(
+        &self,
+        leadership: &mut Leadership,
+        pauses: &mut Pauses,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let connection =
+            broker::connect(&self.config.amqp_url, &format!("{} relay", self.service)).await?;
+        let result = self
+            .publish_while_leading(&connection, leadership, pauses, shutdown)
+            .await;
+        broker::close(connection).await;
         result
     }
 
@@ -139,7 +160,7 @@ impl<O: Outbox> Relay<O> {
         leadership: &mut Leadership,
         pauses: &mut Pauses,
         shutdown: &CancellationToken,
-    ) -> anyhow::Result<Ended> {
+    ) -> anyhow::Result<()> {
         let channel = broker::channel(connection).await?;
         within(
             channel.confirm_select(ConfirmSelectOptions::default()),
@@ -154,7 +175,7 @@ impl<O: Outbox> Relay<O> {
         );
         loop {
             if shutdown.is_cancelled() {
-                return Ok(Ended::Stopping);
+                return Ok(());
             }
             leadership.confirm().await?;
             let batch = self.outbox.pending(BATCH).await?;
@@ -164,7 +185,7 @@ impl<O: Outbox> Relay<O> {
             }
             if !full {
                 tokio::select! {
-                    () = shutdown.cancelled() => return Ok(Ended::Stopping),
+                    () = shutdown.cancelled() => return Ok(()),
                     () = tokio::time::sleep(self.config.poll_every) => {}
                 }
             }

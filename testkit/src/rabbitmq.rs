@@ -31,7 +31,7 @@ epmd -port "$EPMD" >/dev/null 2>&1 &
 EPMD_PID=$!
 PID=
 stop() {
-  if [ -n "$PID" ]; then kill -9 -- "-$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; fi
+  if [ -n "$PID" ]; then kill -9 "-$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; fi
 }
 trap 'stop; kill "$EPMD_PID" 2>/dev/null; wait "$EPMD_PID" 2>/dev/null; rm -rf "$DIR"' EXIT
 start() {
