@@ -203,13 +203,7 @@ impl Stack {
         }
         for order in paid {
             let id = Uuid::parse_str(&order.id).expect("order id");
-            let (status, user, paid_amount, paid_at, delivery): (
-                Option<String>,
-                Option<Uuid>,
-                Option<i64>,
-                Option<chrono::DateTime<chrono::Utc>>,
-                Option<String>,
-            ) = sqlx::query_as(
+            let fact: FactRow = sqlx::query_as(
                 "SELECT status, user_id, paid_amount, paid_at, delivery_status
                  FROM order_facts WHERE order_id = $1",
             )
@@ -217,11 +211,18 @@ impl Stack {
             .fetch_one(&self.exporter_db)
             .await
             .expect("the order has facts");
-            assert_eq!(status.as_deref(), Some("PAID"), "order {id}");
-            assert_eq!(user.map(|u| u.to_string()), Some(order.user_id.clone()));
-            assert_eq!(paid_amount, Some(order.paid_amount));
-            assert!(paid_at.is_some(), "order {id} has its paid_at");
-            assert_eq!(delivery.as_deref(), Some("PREPARING"), "order {id}");
+            assert_eq!(fact.status.as_deref(), Some("PAID"), "order {id}");
+            assert_eq!(
+                fact.user_id.map(|u| u.to_string()),
+                Some(order.user_id.clone())
+            );
+            assert_eq!(fact.paid_amount, Some(order.paid_amount));
+            assert!(fact.paid_at.is_some(), "order {id} has its paid_at");
+            assert_eq!(
+                fact.delivery_status.as_deref(),
+                Some("PREPARING"),
+                "order {id}"
+            );
         }
         outbox.iter().map(|id| i64::from(exported[id])).sum()
     }
@@ -268,6 +269,15 @@ impl Stack {
             .assert_clean()
             .await;
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct FactRow {
+    status: Option<String>,
+    user_id: Option<Uuid>,
+    paid_amount: Option<i64>,
+    paid_at: Option<chrono::DateTime<chrono::Utc>>,
+    delivery_status: Option<String>,
 }
 
 fn serve<A: Service>(app: A) -> Running {
