@@ -134,8 +134,9 @@ start_rabbitmq() {
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
     setsid nohup "$(rabbitmq_server)" >"$dir/server.log" 2>&1 </dev/null &
   echo $! > "$dir/server.pid"
+  # The AMQP listener opens last, once the broker has booted.
   for _ in $(seq 1 300); do
-    grep -q "Server startup complete" "$dir/server.log" && return 0
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     sleep 0.2
   done
   die "RabbitMQ did not start; see $dir/server.log"

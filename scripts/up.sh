@@ -70,6 +70,11 @@ if [ -n "$WITH_EVENTS" ]; then
   # First, so that its queue exists before the first event is published.
   log "starting the exporter"
   start exporter LISTEN_ADDR=$EXPORTER_ADDR DATABASE_URL="$(db exporter)" "${EVENTS_ENV[@]}"
+  for _ in $(seq 1 100); do
+    grep -q "exporter consuming" "$RUN/logs/exporter.log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q "exporter consuming" "$RUN/logs/exporter.log" || log "the exporter is not consuming yet; see $RUN/logs/exporter.log"
 fi
 log "starting order-svc, payment-svc, delivery-svc, gateway"
 start order-svc LISTEN_ADDR=$ORDER_ADDR DATABASE_URL="$(db order)" "${EVENTS_ENV[@]}"

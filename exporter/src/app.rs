@@ -8,7 +8,10 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::{Config, consumer::Consumer};
+use crate::{
+    Config,
+    consumer::{self, Consumer},
+};
 
 pub struct App {
     listener: TcpListener,
@@ -17,11 +20,20 @@ pub struct App {
 }
 
 impl App {
-    /// Connects to its database, migrates and binds. The broker is connected when
-    /// running, and reconnected for as long as it is away.
+    /// Connects to its database, migrates, declares its queue and binds. The broker is
+    /// consumed when running, and reconnected for as long as it is away.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect(&config.database_url, config.db_max_connections).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // Before anyone publishes into a new system (up.sh and the tests start the
+        // exporter first), so that no event is routed to no queue. A broker that is
+        // not up yet is not fatal: the consumer declares the queue when it connects.
+        if let Err(err) = consumer::declare_queue(&config.amqp_url, &config.queue).await {
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "exporter queue not declared yet"
+            );
+        }
         let listener = TcpListener::bind(config.listen_addr).await?;
         Ok(Self {
             listener,

@@ -47,6 +47,23 @@ enum Handled {
     Stopping,
 }
 
+/// Declares the exporter's queue (and its dead-letter queue) once, so that events
+/// published from now on are kept for it even before it consumes.
+pub async fn declare_queue(amqp_url: &str, queue: &str) -> anyhow::Result<()> {
+    let connection = broker::connect(amqp_url, "exporter").await?;
+    let declared = async {
+        let channel = broker::channel(&connection).await?;
+        within(
+            topology::declare_consumer_queue(&channel, queue, BINDINGS),
+            "declare the exporter's queue",
+        )
+        .await
+    }
+    .await;
+    broker::close(connection).await;
+    declared
+}
+
 impl Consumer {
     pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move { self.run(shutdown).await })
