@@ -1,9 +1,14 @@
 //! Compiles `shop/**/*.proto` with the protoc shipped by `protoc-bin-vendored` (no system
 //! install needed; `PROTOC` overrides it), then generates proto3-JSON serde impls for
 //! the REST facade. `google.protobuf.Timestamp` is our own type (`src/timestamp.rs`, canonical
-//! JSON); the other well-known types come from pbjson-types.
+//! JSON); the other well-known types come from pbjson-types. `google/rpc/*.proto` (as
+//! googleapis publishes them) only become a descriptor set, for reflection: the error
+//! details of every status are tonic-types' own types.
 
-use std::{env, path::PathBuf};
+use std::{env, path::PathBuf, process::Command};
+
+/// What a status's details need: `ErrorInfo`, `BadRequest` and the `Status` they travel in.
+const ERROR_PROTOS: &[&str] = &["google/rpc/error_details.proto", "google/rpc/status.proto"];
 
 const PROTOS: &[&str] = &[
     "shop/common/v1/common.proto",
@@ -20,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => protoc_bin_vendored::protoc_bin_path()?,
     };
     let mut config = tonic_prost_build::Config::new();
-    config.protoc_executable(protoc);
+    config.protoc_executable(&protoc);
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let descriptor_path = out_dir.join("shop_descriptor.bin");
@@ -40,7 +45,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(".google.protobuf.Timestamp", "crate::timestamp::Timestamp")
         .build(&[".shop"])?;
 
-    for proto in PROTOS {
+    // Descriptors only (with the files they import), so grpcurl can decode the details.
+    let error_descriptors = out_dir.join("google_rpc_descriptor.bin");
+    let status = Command::new(&protoc)
+        .arg("--include_imports")
+        .arg(format!(
+            "--descriptor_set_out={}",
+            error_descriptors.display()
+        ))
+        .arg("-I.")
+        .arg(format!("-I{}", includes[1].display()))
+        .args(ERROR_PROTOS)
+        .status()?;
+    if !status.success() {
+        return Err(format!("protoc failed on {ERROR_PROTOS:?}: {status}").into());
+    }
+
+    for proto in PROTOS.iter().chain(ERROR_PROTOS) {
         println!("cargo:rerun-if-changed={proto}");
     }
     Ok(())

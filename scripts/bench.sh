@@ -44,7 +44,7 @@ for port in "$PG_PORT" "$REDIS_PORT" "${GATEWAY_GRPC##*:}" "${ORDER_ADDR##*:}" "
 done
 
 log "building the services and loadgen (release)"
-cargo build --release --locked --bins -p order-svc -p payment-svc -p delivery-svc -p gateway -p shop-bench
+scripts/build-release.sh -p shop-bench
 BIN=target/release
 
 PIDS=()

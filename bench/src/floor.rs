@@ -15,6 +15,7 @@ use delivery_svc::{
 };
 use gateway::saga::{
     Saga, SagaLog, State,
+    log::LEASE,
     model::{Entry, Phase, Step},
 };
 use order_svc::{
@@ -106,7 +107,7 @@ impl Floor {
         let mut saga = Saga::pay(order_id, user, None);
         let log = with_log.then_some(&self.log);
         if let Some(log) = log {
-            log.create(&saga)
+            log.create(&saga, Uuid::nil())
                 .await
                 .map_err(|e| format!("saga log: {e}"))?;
         }
@@ -185,7 +186,7 @@ impl Floor {
         if let Some(log) = log {
             saga.state = State::Completed;
             let entries = flush(&mut saga, State::Completed.as_str(), "DONE");
-            log.record(&saga, &entries)
+            log.record(&saga, &entries, LEASE)
                 .await
                 .map_err(|e| format!("saga log: {e}"))?;
         }
@@ -199,7 +200,7 @@ impl Floor {
         match log {
             Some(log) => {
                 let entries = flush(saga, step.as_str(), "STARTED");
-                log.record(saga, &entries)
+                log.record(saga, &entries, LEASE)
                     .await
                     .map_err(|e| format!("saga log: {e}"))
             }

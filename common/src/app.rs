@@ -18,8 +18,9 @@ pub trait Service: Sized + Send + 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
-/// Runs a binary: telemetry, config from the environment, build, serve until a signal.
-/// A configuration error is one line on stderr naming the variable, and exit code 2.
+/// Runs a binary: telemetry, config from the environment, build, serve until a signal,
+/// then send the last spans. A configuration error is one line on stderr naming the
+/// variable, and exit code 2.
 pub async fn main<C, A, Fut>(
     name: &'static str,
     load: impl FnOnce(&dyn EnvSource) -> Result<C, ConfigError>,
@@ -29,7 +30,27 @@ where
     A: Service,
     Fut: Future<Output = anyhow::Result<A>>,
 {
-    crate::telemetry::init();
+    let telemetry = match crate::telemetry::init(name, &ProcessEnv) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("{name}: configuration error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = run(name, load, build).await;
+    telemetry.shutdown().await;
+    code
+}
+
+async fn run<C, A, Fut>(
+    name: &'static str,
+    load: impl FnOnce(&dyn EnvSource) -> Result<C, ConfigError>,
+    build: impl FnOnce(C) -> Fut,
+) -> ExitCode
+where
+    A: Service,
+    Fut: Future<Output = anyhow::Result<A>>,
+{
     let config = match load(&ProcessEnv) {
         Ok(config) => config,
         Err(err) => {

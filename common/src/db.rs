@@ -1,4 +1,4 @@
-//! Postgres pools and the translation of constraint errors, in one place.
+//! Postgres pools, their gauges, and the translation of constraint errors, in one place.
 
 use std::time::Duration;
 
@@ -42,6 +42,63 @@ pub async fn connect_with_retry(
     }
 }
 
+/// `d` in whole microseconds, the precision of a PostgreSQL `interval`: sqlx refuses
+/// to encode a `Duration` with nanoseconds (a measured or jittered one has them).
+pub fn interval(d: Duration) -> Duration {
+    Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// A scrape hook setting the pool's gauges: `shop_db_pool_connections{state}` (in_use,
+/// idle) and `shop_db_pool_max_connections`. Calls that wait for a connection show as
+/// in_use at the maximum; those that waited too long as
+/// `shop_db_pool_acquire_timeouts_total` (see [`count_timeout`]).
+pub fn pool_gauges(pool: PgPool) -> crate::metrics::Hook {
+    crate::metrics::hook(move || {
+        let (size, idle) = (pool.size(), pool.num_idle());
+        let max = pool.options().get_max_connections();
+        async move {
+            let in_use = f64::from(size).max(idle as f64) - idle as f64;
+            metrics::gauge!("shop_db_pool_connections", "state" => "in_use").set(in_use);
+            metrics::gauge!("shop_db_pool_connections", "state" => "idle").set(idle as f64);
+            metrics::gauge!("shop_db_pool_max_connections").set(f64::from(max));
+        }
+    })
+}
+
+/// A scrape hook setting `shop_outbox_head_offset{stream}` to the last offset written
+/// to the outbox `table` (its `"offset"` column): a consumer's lag is this less the
+/// offset it has applied.
+pub fn outbox_head_gauge(
+    pool: PgPool,
+    stream: &'static str,
+    table: &'static str,
+) -> crate::metrics::Hook {
+    // `table` is a constant of the calling service, never input.
+    let sql = format!(r#"SELECT coalesce(max("offset"), 0)::bigint FROM {table}"#);
+    crate::metrics::hook(move || {
+        let (pool, sql) = (pool.clone(), sql.clone());
+        async move {
+            match sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+            {
+                Ok(head) => {
+                    metrics::gauge!("shop_outbox_head_offset", "stream" => stream).set(head as f64);
+                }
+                Err(err) => tracing::debug!(error = %err, stream, "cannot read the outbox head"),
+            }
+        }
+    })
+}
+
+/// Counts a call that gave up waiting for a pooled connection; call it where database
+/// errors become statuses.
+pub fn count_timeout(err: &sqlx::Error) {
+    if matches!(err, sqlx::Error::PoolTimedOut) {
+        metrics::counter!("shop_db_pool_acquire_timeouts_total").increment(1);
+    }
+}
+
 /// The name of the violated constraint, when `err` is a unique violation.
 pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
     match err {
@@ -75,4 +132,17 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
 /// True for serialization failures and deadlocks: the transaction may be retried.
 pub fn is_retryable_conflict(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_drop_nanoseconds() {
+        assert_eq!(
+            interval(Duration::new(1, 123_456_789)),
+            Duration::new(1, 123_456_000)
+        );
+    }
 }

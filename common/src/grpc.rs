@@ -1,8 +1,11 @@
 //! Serving a service's gRPC routes with what every server here offers: the standard
-//! health service, server reflection (v1 and v1alpha, for grpcurl), and a graceful
-//! shutdown that drains in-flight calls for a bounded grace period.
+//! health service, server reflection (v1 and v1alpha, for grpcurl, with the error
+//! detail types), a span and metrics per call (see [`crate::grpc_calls`]), and a
+//! graceful shutdown that drains in-flight calls for a bounded grace period.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
+
+use prost::Message;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -12,7 +15,13 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 
-use crate::detach::DetachLayer;
+use crate::{detach::DetachLayer, grpc_calls::CallsLayer};
+
+/// The reflection services, served on every server beside what the descriptors list.
+const REFLECTION_METHODS: &[&str] = &[
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
 
 /// How long in-flight calls (and open event streams) get to finish after shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -37,8 +46,10 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
-    // Innermost, so that tonic's `grpc-timeout` drops only the wrapper, not the work.
-    let routes = Routes::from(routes.into_axum_router().layer(DetachLayer));
+    let calls = CallsLayer::new(methods(services));
+    // Detach innermost, so that tonic's `grpc-timeout` drops only the wrapper, not the
+    // work; the span is entered around it, so the detached work runs in it.
+    let routes = Routes::from(routes.into_axum_router().layer(DetachLayer).layer(calls));
 
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     let stopping = shutdown.clone();
@@ -56,16 +67,6 @@ pub async fn serve(
     };
 
     let server = Server::builder()
-        // One span per call; `x-request-id` (set by the gateway) joins the logs of
-        // every service that worked on one public request.
-        .trace_fn(|request| {
-            let request_id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            tracing::info_span!("grpc", path = %request.uri().path(), request_id)
-        })
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming(listener), on_shutdown);
     tokio::select! {
@@ -89,11 +90,45 @@ fn reflection(services: &[&str]) -> tonic_reflection::server::Builder<'static> {
     let mut builder = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(shop_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // The types of error details, so grpcurl prints `reason: OUT_OF_STOCK` and the
+        // field violations instead of raw bytes.
+        .register_encoded_file_descriptor_set(shop_proto::ERROR_DETAILS_DESCRIPTOR_SET)
         .with_service_name("grpc.health.v1.Health");
     for name in services {
         builder = builder.with_service_name(*name);
     }
     builder
+}
+
+/// The `/package.Service/Method` paths this server answers: the methods of `services`
+/// and of health (from their descriptors), and reflection.
+fn methods(services: &[&str]) -> HashSet<String> {
+    let mut methods: HashSet<String> = REFLECTION_METHODS.iter().map(|m| (*m).to_owned()).collect();
+    let served: HashSet<&str> = services
+        .iter()
+        .copied()
+        .chain(["grpc.health.v1.Health"])
+        .collect();
+    for set in [
+        shop_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+    ] {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(set) else {
+            continue;
+        };
+        for file in set.file {
+            for service in &file.service {
+                let full = format!("{}.{}", file.package(), service.name());
+                if !served.contains(full.as_str()) {
+                    continue;
+                }
+                for method in &service.method {
+                    methods.insert(format!("/{full}/{}", method.name()));
+                }
+            }
+        }
+    }
+    methods
 }
 
 async fn grace_expired(shutdown: CancellationToken) {

@@ -2,9 +2,13 @@
 //!
 //! - [`app`]: the run-until-signal shape of every binary.
 //! - [`config`]: settings from the environment, with one-line errors naming the variable.
-//! - [`telemetry`]: the tracing subscriber.
+//! - [`telemetry`]: logs and traces (the tracing subscriber, OpenTelemetry, OTLP export).
+//! - [`trace`]: the W3C trace context, taken from requests and put on internal calls.
+//! - [`trace_ids`]: the trace and span ids of log lines.
+//! - [`metrics`]: the Prometheus recorder and the `/metrics` endpoint.
 //! - [`shutdown`]: the SIGINT/SIGTERM future.
 //! - [`grpc`]: serving routes with health, reflection and graceful drain.
+//! - [`grpc_calls`]: the span and metrics of every gRPC call served.
 //! - [`auth`]: the internal bearer token, server and client side.
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
 //! - [`validate`]: collecting field violations.
@@ -19,10 +23,14 @@ pub mod config;
 pub mod db;
 pub mod detach;
 pub mod grpc;
+pub mod grpc_calls;
+pub mod metrics;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;
 pub mod time;
+pub mod trace;
+pub mod trace_ids;
 pub mod validate;
 pub mod worker;
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, worker};
+use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, metrics, worker};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -21,6 +21,7 @@ const RECEIPT_BATCH: usize = 100;
 
 pub struct App {
     listener: TcpListener,
+    metrics: metrics::Endpoint,
     pool: PgPool,
     deliveries: Deliveries,
     config: Config,
@@ -41,8 +42,17 @@ impl App {
             config.hold_max_ttl,
         );
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let metrics = metrics::Endpoint::bind(config.metrics_addr)
+            .await?
+            .on_scrape(db::pool_gauges(pool.clone()))
+            .on_scrape(db::outbox_head_gauge(
+                pool.clone(),
+                "delivery",
+                "delivery_events",
+            ));
         Ok(Self {
             listener,
+            metrics,
             pool,
             deliveries,
             config,
@@ -51,6 +61,13 @@ impl App {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The `/metrics` address actually bound.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.metrics_addr)
     }
 }
 
@@ -62,6 +79,7 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let pool = self.pool.clone();
         let receipts = worker::spawn_periodic(
             "auto-receipt",
@@ -96,6 +114,7 @@ impl Service for App {
         if let Some(relay) = relay {
             let _ = relay.await;
         }
+        metrics::stopped(metrics).await;
         served
     }
 }

@@ -8,6 +8,8 @@ use shop_common::config::{self, ConfigError, EnvSource};
 pub struct Config {
     /// gRPC address (`LISTEN_ADDR`, default 127.0.0.1:50053).
     pub listen_addr: SocketAddr,
+    /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9553).
+    pub metrics_addr: SocketAddr,
     pub database_url: String,
     /// `redis://host:port[/db]`, or `redis+sentinel://host:port[,host:port]/master_name`.
     pub redis_url: String,
@@ -31,6 +33,7 @@ impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
         Ok(Self {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50053")?,
+            metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9553")?,
             database_url: config::required(env, "DATABASE_URL")?,
             redis_url: config::required(env, "REDIS_URL")?,
             internal_token: config::optional(env, "INTERNAL_TOKEN"),
@@ -51,6 +54,7 @@ impl Config {
     pub fn for_tests(database_url: String, redis_url: String) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
             redis_url,
             internal_token: None,

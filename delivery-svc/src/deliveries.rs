@@ -15,7 +15,7 @@ use crate::{
     store::{
         deliveries::{self, Created},
         events,
-        holds::{Holds, Put},
+        holds::{self, Holds, Put},
         transitions::{self, Cancelled},
     },
 };
@@ -105,29 +105,37 @@ impl Deliveries {
     }
 
     /// Reads the hold, inserts the delivery, then deletes the hold: a crash between
-    /// the last two leaves a hold that the retry deletes, never a lost delivery.
+    /// the last two leaves a hold that the retry deletes, never a lost delivery. With
+    /// no hold, a live delivery (an earlier attempt made it) is success.
     pub async fn confirm(
         &self,
         order_id: OrderId,
         saga_id: SagaId,
         payment_id: Option<PaymentId>,
     ) -> Result<Delivery, Error> {
+        // A repeat after success needs no lock.
         if let Some(existing) = deliveries::find(&self.pool, order_id).await? {
             return self.confirmed(existing).await;
         }
-        if deliveries::is_fenced(&self.pool, order_id, saga_id).await? {
-            return Err(Error::Cancelled);
-        }
-        let hold = self.holds.get(order_id).await?.ok_or(Error::HoldExpired)?;
-        let created =
-            deliveries::create(&self.pool, &hold, saga_id, payment_id, self.receive_after).await?;
+        let holds = &self.holds;
+        let created = deliveries::create(
+            &self.pool,
+            order_id,
+            saga_id,
+            payment_id,
+            self.receive_after,
+            async || holds.get(order_id).await,
+        )
+        .await?;
         match created {
             Created::New(delivery) => {
                 tracing::info!(%order_id, %saga_id, delivery_id = %delivery.id, "delivery created");
+                holds::count("confirmed");
                 self.confirmed(delivery).await
             }
             Created::Existing(delivery) => self.confirmed(delivery).await,
             Created::Fenced => Err(Error::Cancelled),
+            Created::NoHold => Err(Error::HoldExpired),
         }
     }
 

@@ -72,6 +72,7 @@ impl From<Error> for Status {
             ),
             Error::RedisUnavailable(cause) => status::unavailable("redis", &cause),
             Error::Database(err) if shop_common::db::is_unavailable(&err) => {
+                shop_common::db::count_timeout(&err);
                 status::unavailable("database", &err)
             }
             Error::Database(err) => status::internal("database error", &err),

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use shop_common::status;
 use shop_proto::common::ErrorReason;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    time::Instant,
+};
 use tonic::{Code, Status};
 
 use crate::clients::Deadline;
@@ -34,10 +37,17 @@ impl Admission {
     /// Waits for a turn, for at most half of what is left of `deadline`.
     pub async fn admit(&self, deadline: Deadline) -> Result<Turn, Status> {
         let patience = deadline.remaining() / 2;
-        match tokio::time::timeout(patience, Arc::clone(&self.slots).acquire_owned()).await {
+        let started = Instant::now();
+        let queue = metrics::gauge!("shop_admission_queue_depth");
+        queue.increment(1.0);
+        let waited = tokio::time::timeout(patience, Arc::clone(&self.slots).acquire_owned()).await;
+        queue.decrement(1.0);
+        metrics::histogram!("shop_admission_wait_seconds").record(started.elapsed().as_secs_f64());
+        match waited {
             Ok(Ok(turn)) => Ok(turn),
             Ok(Err(_closed)) => Err(Status::unavailable("the gateway is shutting down")),
             Err(_elapsed) => {
+                metrics::counter!("shop_admission_refused_total").increment(1);
                 tracing::warn!(
                     waited_ms = patience.as_millis(),
                     "checkout turned away: overloaded"

@@ -1,11 +1,11 @@
 //! Building and running the gateway: pool, migrations, internal clients, the gRPC and
 //! HTTP listeners, and the background work (saga recovery, the delivery event
-//! consumer, idempotency-key expiry).
+//! consumer, idempotency-key expiry), and the `/metrics` endpoint.
 
 use std::{net::SocketAddr, time::Duration};
 
 use axum::serve::ListenerExt;
-use shop_common::{CancellationToken, app::Service, db, worker};
+use shop_common::{CancellationToken, app::Service, db, metrics, worker};
 use shop_proto::gateway::{
     admin_service_server::AdminServiceServer, shop_service_server::ShopServiceServer,
 };
@@ -19,7 +19,7 @@ use crate::{
     api::{Gateway, Inner},
     auth::Authenticator,
     clients::Clients,
-    events,
+    events, gauges,
     idempotency::Keys,
     readiness::Readiness,
     saga::{Engine, SagaLog, recovery},
@@ -33,6 +33,7 @@ const HOLD_DURING_PAYMENT: Duration = Duration::from_secs(15 * 60);
 pub struct App {
     grpc: TcpListener,
     http: TcpListener,
+    metrics: metrics::Endpoint,
     pool: PgPool,
     gateway: Gateway,
     readiness: Readiness,
@@ -51,6 +52,7 @@ impl App {
             HOLD_DURING_PAYMENT,
         );
         let gateway = Gateway::new(Inner {
+            pool: pool.clone(),
             auth: Authenticator::new(&config.jwt_secret),
             clients,
             engine,
@@ -60,9 +62,13 @@ impl App {
         });
         let grpc = TcpListener::bind(config.listen_addr).await?;
         let http = TcpListener::bind(config.http_addr).await?;
+        let metrics = metrics::Endpoint::bind(config.metrics_addr)
+            .await?
+            .on_scrape(db::pool_gauges(pool.clone()));
         Ok(Self {
             grpc,
             http,
+            metrics,
             pool,
             gateway,
             readiness,
@@ -77,6 +83,13 @@ impl App {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The `/metrics` address actually bound.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.metrics_addr)
+    }
 }
 
 impl Service for App {
@@ -85,6 +98,7 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let engine = self.gateway.engine.clone();
         let recovery = worker::spawn_periodic(
             "saga-recovery",
@@ -111,6 +125,17 @@ impl Service for App {
             self.gateway.clients.clone(),
             self.pool.clone(),
             shutdown.clone(),
+        );
+        let (log, pool) = (self.gateway.engine.log().clone(), self.pool.clone());
+        let sampler = worker::spawn_periodic(
+            "gauges",
+            gauges::EVERY,
+            usize::MAX,
+            shutdown.clone(),
+            move || {
+                let (log, pool) = (log.clone(), pool.clone());
+                async move { gauges::sample(&log, &pool).await.map(|()| 0) }
+            },
         );
 
         let routes = Routes::new(
@@ -140,7 +165,8 @@ impl Service for App {
             .with_graceful_shutdown(async move { http_stop.cancelled().await });
         tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
-        let _ = tokio::join!(recovery, purge, consumer);
+        let _ = tokio::join!(recovery, purge, consumer, sampler);
+        metrics::stopped(metrics).await;
         grpc?;
         http?;
         Ok(())

@@ -10,6 +10,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// REST facade address (`HTTP_ADDR`, default 127.0.0.1:8080).
     pub http_addr: SocketAddr,
+    /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9550).
+    pub metrics_addr: SocketAddr,
     pub database_url: String,
     pub order_svc_url: String,
     pub payment_svc_url: String,
@@ -38,6 +40,7 @@ impl Config {
         Ok(Self {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50050")?,
             http_addr: config::socket_addr(env, "HTTP_ADDR", "127.0.0.1:8080")?,
+            metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9550")?,
             database_url: config::required(env, "DATABASE_URL")?,
             order_svc_url: config::http_url(env, "ORDER_SVC_URL")?,
             payment_svc_url: config::http_url(env, "PAYMENT_SVC_URL")?,
@@ -62,6 +65,7 @@ impl Config {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
             order_svc_url: order,
             payment_svc_url: payment,

@@ -2,6 +2,11 @@
 //! same request returns the same order; the same key with another request is
 //! IDEMPOTENCY_KEY_REUSED; a key whose first request is still running is
 //! IDEMPOTENCY_KEY_IN_USE. Keys live 24 h.
+//!
+//! A key's lock outlives the request and the saga it started: it is taken for the
+//! request's whole budget (plus slack), and a retry takes over an abandoned key only
+//! once no saga of its order is unfinished (one deferred to recovery may still
+//! compensate it).
 
 use std::time::Duration;
 
@@ -14,8 +19,9 @@ use uuid::Uuid;
 
 /// How long a key is remembered.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
-/// How long a first request owns its key before a retry may take over (it crashed).
-const LOCK: Duration = Duration::from_secs(30);
+/// Added to a request's remaining budget for its key's lock: the answer and the
+/// settling of the key happen after the budget.
+const LOCK_SLACK: Duration = Duration::from_secs(10);
 const MAX_KEY_LEN: usize = 255;
 
 /// What to do with a request that carries a key.
@@ -71,7 +77,8 @@ impl Keys {
         Self { pool }
     }
 
-    /// Claims `key` for `user` and this request; `order_id` is used on first use.
+    /// Claims `key` for `user` and this request, for `budget` (what the request may
+    /// still run) plus slack; `order_id` is used on first use.
     pub async fn claim(
         &self,
         user: Uuid,
@@ -79,7 +86,9 @@ impl Keys {
         operation: &str,
         fingerprint: &[u8],
         order_id: Uuid,
+        budget: Duration,
     ) -> Result<Claim, Status> {
+        let lock = shop_common::db::interval(budget + LOCK_SLACK);
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, order_id, state, locked_until, expires_at) \
              VALUES ($1, $2, $3, $4, $5, 'IN_PROGRESS', now() + $6, now() + $7) \
@@ -95,7 +104,7 @@ impl Keys {
         .bind(operation)
         .bind(fingerprint)
         .bind(order_id)
-        .bind(LOCK)
+        .bind(lock)
         .bind(KEY_TTL)
         .fetch_optional(&self.pool)
         .await
@@ -118,6 +127,7 @@ impl Keys {
             return Err(in_use());
         };
         if op != operation || hash != fingerprint {
+            conflict("reused");
             return Err(status::error(
                 Code::FailedPrecondition,
                 ErrorReason::IdempotencyKeyReused,
@@ -125,19 +135,24 @@ impl Keys {
             ));
         }
         if state == "DONE" {
+            metrics::counter!("shop_idempotency_replays_total").increment(1);
             return Ok(Claim::Finished(existing));
         }
         if locked {
+            conflict("in_use");
             return Err(in_use());
         }
-        // Abandoned: take it over, unless another retry just did.
+        // Abandoned: take it over, unless another retry just did, or a saga the first
+        // request started is still unfinished (recovery may yet compensate it).
         let taken = sqlx::query(
-            "UPDATE idempotency_keys SET locked_until = now() + $3 \
-             WHERE user_id = $1 AND key = $2 AND state = 'IN_PROGRESS' AND locked_until <= now()",
+            "UPDATE idempotency_keys k SET locked_until = now() + $3 \
+             WHERE k.user_id = $1 AND k.key = $2 AND k.state = 'IN_PROGRESS' AND k.locked_until <= now() \
+               AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.order_id = k.order_id \
+                               AND s.state IN ('RUNNING', 'COMPENSATING'))",
         )
         .bind(user)
         .bind(key)
-        .bind(LOCK)
+        .bind(lock)
         .execute(&self.pool)
         .await
         .map_err(db_down)?
@@ -145,6 +160,7 @@ impl Keys {
         if taken == 1 {
             Ok(Claim::Resume(existing))
         } else {
+            conflict("in_use");
             Err(in_use())
         }
     }
@@ -200,6 +216,12 @@ impl Keys {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// A request that met its key in a state that refuses it: `reused` (another body) or
+/// `in_use` (its first request is still running).
+fn conflict(reason: &'static str) {
+    metrics::counter!("shop_idempotency_conflicts_total", "reason" => reason).increment(1);
 }
 
 fn in_use() -> Status {

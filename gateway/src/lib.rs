@@ -5,28 +5,31 @@
 //! - [`config`]: settings from the environment.
 //! - [`app`]: building and serving the app and its background work.
 //! - [`auth`]: JWT callers and roles.
-//! - [`clients`]: internal calls with deadlines and retries.
+//! - [`clients`]: typed internal clients; every answer classified done, refused or
+//!   unknown.
 //! - [`api`]: the public services.
 //! - [`saga`]: the pay and cancel sagas, their log and recovery.
 //! - [`idempotency`]: idempotency keys.
-//! - [`events`]: following delivery events (automatic receipt).
+//! - [`events`]: following delivery events (automatic receipt), parking what cannot
+//!   be applied.
+//! - [`store`]: the gateway's own SQL besides the saga log (offsets, parked events).
+//! - [`gauges`]: the saga and event backlog, sampled for the metrics.
 //! - [`http`]: the REST facade.
 //! - [`readiness`]: the readiness check behind `/readyz`.
-
-// First: its `call!` macro is used by the modules below.
-#[macro_use]
-pub mod clients;
 
 pub mod admission;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod clients;
 pub mod config;
 pub mod events;
+pub mod gauges;
 pub mod http;
 pub mod idempotency;
 pub mod readiness;
 pub mod saga;
+pub mod store;
 
 pub use app::App;
 pub use config::Config;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db};
+use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, metrics};
 use shop_proto::order::order_service_server::OrderServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -15,6 +15,7 @@ pub const SERVICE_NAME: &str = "shop.order.v1.OrderService";
 
 pub struct App {
     listener: TcpListener,
+    metrics: metrics::Endpoint,
     pool: PgPool,
     config: Config,
 }
@@ -25,8 +26,13 @@ impl App {
         let pool = db::connect(&config.database_url, config.db_max_connections).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let metrics = metrics::Endpoint::bind(config.metrics_addr)
+            .await?
+            .on_scrape(db::pool_gauges(pool.clone()))
+            .on_scrape(db::outbox_head_gauge(pool.clone(), "order", "order_events"));
         Ok(Self {
             listener,
+            metrics,
             pool,
             config,
         })
@@ -34,6 +40,13 @@ impl App {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The `/metrics` address actually bound.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.metrics_addr)
     }
 }
 
@@ -45,6 +58,7 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let sweeper = sweeper::spawn(self.pool.clone(), self.config.sweep_every, shutdown.clone());
         let relay = self
             .config
@@ -73,6 +87,7 @@ impl Service for App {
         {
             tracing::warn!(error = %err, "event relay ended abnormally");
         }
+        metrics::stopped(metrics).await;
         served
     }
 }

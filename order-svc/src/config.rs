@@ -8,6 +8,8 @@ use shop_common::config::{self, ConfigError, EnvSource};
 pub struct Config {
     /// gRPC address (`LISTEN_ADDR`, default 127.0.0.1:50051).
     pub listen_addr: SocketAddr,
+    /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9551).
+    pub metrics_addr: SocketAddr,
     pub database_url: String,
     /// Required bearer token on every OrderService call, when set.
     pub internal_token: Option<String>,
@@ -22,6 +24,7 @@ impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
         Ok(Self {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50051")?,
+            metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9551")?,
             database_url: config::required(env, "DATABASE_URL")?,
             internal_token: config::optional(env, "INTERNAL_TOKEN"),
             sweep_every: config::duration(env, "EXPIRY_SWEEP_EVERY", Duration::from_secs(1))?,
@@ -34,6 +37,7 @@ impl Config {
     pub fn for_tests(database_url: String) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
             internal_token: None,
             sweep_every: Duration::from_millis(200),

@@ -53,6 +53,7 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
+        shop_common::db::count_timeout(&err);
         if shop_common::db::is_unavailable(&err) {
             Self::Unavailable(err)
         } else {

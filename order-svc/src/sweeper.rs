@@ -19,6 +19,7 @@ pub fn spawn(pool: PgPool, every: Duration, shutdown: CancellationToken) -> Join
                 .await
                 .map_err(|err| anyhow::anyhow!(err))?;
             if expired > 0 {
+                metrics::counter!("shop_orders_expired_total").increment(expired as u64);
                 tracing::info!(expired, "expired unpaid orders");
             }
             Ok(expired)

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db};
+use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, metrics};
 use shop_proto::payment::payment_service_server::PaymentServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -16,6 +16,7 @@ pub const SERVICE_NAME: &str = "shop.payment.v1.PaymentService";
 
 pub struct App {
     listener: TcpListener,
+    metrics: metrics::Endpoint,
     pool: PgPool,
     config: Config,
 }
@@ -26,8 +27,12 @@ impl App {
         let pool = db::connect(&config.database_url, config.db_max_connections).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let metrics = metrics::Endpoint::bind(config.metrics_addr)
+            .await?
+            .on_scrape(db::pool_gauges(pool.clone()));
         Ok(Self {
             listener,
+            metrics,
             pool,
             config,
         })
@@ -35,6 +40,13 @@ impl App {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The `/metrics` address actually bound.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.metrics_addr)
     }
 }
 
@@ -52,6 +64,12 @@ impl Service for App {
             InternalAuth::new(self.config.internal_token.clone()),
         );
         let routes = Routes::new(server);
-        shop_common::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown).await
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
+        let served =
+            shop_common::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown.clone())
+                .await;
+        shutdown.cancel();
+        metrics::stopped(metrics).await;
+        served
     }
 }

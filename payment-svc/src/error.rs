@@ -71,6 +71,7 @@ impl From<Error> for Status {
             }
             Error::Inconsistent(_) => status::internal("payment data is inconsistent", &err),
             Error::Database(ref cause) if db::is_unavailable(cause) => {
+                db::count_timeout(cause);
                 status::unavailable("the payment database", cause)
             }
             Error::Database(ref cause) => status::internal("payment database error", cause),

@@ -14,6 +14,12 @@ pub mod timestamp;
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/shop_descriptor.bin"));
 
+/// The encoded `FileDescriptorSet` of `google/rpc/{error_details,status}.proto` and what
+/// they import: reflection serves it so that clients such as grpcurl can decode the
+/// `ErrorInfo` and `BadRequest` details of an error status.
+pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/google_rpc_descriptor.bin"));
+
 #[allow(clippy::all, clippy::unwrap_used, missing_docs)]
 pub mod shop {
     pub mod common {

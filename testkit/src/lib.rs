@@ -4,6 +4,8 @@
 //!   port) and a fresh database per test.
 //! - [`redis`]: a private Redis server on a free loopback port.
 //! - [`running`]: an app serving on a real socket until the test drops it.
+//! - [`proxy`]: a TCP fault proxy (delay, dropped answers, blackhole, resets) to put
+//!   between any client and server.
 //!
 //! Servers are watched by a small shell process that reads our end of a pipe: when the
 //! test process ends, however it ends, the pipe closes and the watcher stops the
@@ -11,12 +13,14 @@
 
 pub mod postgres;
 pub mod rabbitmq;
+pub mod proxy;
 pub mod redis;
 pub mod running;
 mod watchdog;
 
 pub use postgres::PgServer;
 pub use rabbitmq::RabbitServer;
+pub use proxy::{Fault, FaultProxy};
 pub use redis::RedisServer;
 pub use running::Running;
 

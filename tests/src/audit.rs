@@ -219,7 +219,11 @@ impl Audit {
                 ));
             }
             let consistent = match delivery.as_str() {
-                "CANCELLED" => order_status == "CANCELLED" && !charged.contains_key(order),
+                // Cancelled with its order, or fenced behind a lost hold (the order
+                // FAILED and was refunded): never with a live charge.
+                "CANCELLED" => {
+                    matches!(order_status, "CANCELLED" | "FAILED") && !charged.contains_key(order)
+                }
                 _ => matches!(order_status, "PAID" | "RECEIVED") && charged.contains_key(order),
             };
             if !consistent {

@@ -153,6 +153,55 @@ impl User {
             .map(tonic::Response::into_inner)
     }
 
+    /// PayOrder with a `grpc-timeout` of `timeout`.
+    pub async fn pay_within(&self, order_id: &str, timeout: Duration) -> Result<Order, Status> {
+        let mut request = tonic::Request::new(PayOrderRequest {
+            order_id: order_id.to_owned(),
+            coupon_id: String::new(),
+        });
+        request.set_timeout(timeout);
+        self.shop
+            .clone()
+            .pay_order(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Checkout with an idempotency key and a `grpc-timeout` of `timeout`.
+    pub async fn checkout_keyed_within(
+        &self,
+        items: &[(&str, i32)],
+        key: &str,
+        timeout: Duration,
+    ) -> Result<Order, Status> {
+        let mut request = tonic::Request::new(CheckoutRequest {
+            items: lines(items),
+            delivery: Some(address()),
+            coupon_id: String::new(),
+        });
+        request.set_timeout(timeout);
+        request
+            .metadata_mut()
+            .insert("idempotency-key", key.parse().expect("ascii key"));
+        self.shop
+            .clone()
+            .checkout(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn cancel(&self, order_id: &str, reason: &str) -> Result<Order, Status> {
+        let request = shop_proto::gateway::CancelOrderRequest {
+            order_id: order_id.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.shop
+            .clone()
+            .cancel_order(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
     /// Every order of this user (one page, newest first).
     pub async fn orders(&self) -> Vec<Order> {
         self.shop

@@ -8,6 +8,8 @@
 //! - [`client`]: the public faces as a shopper or an operator holds them.
 //! - [`audit`]: the invariants of DESIGN.md, read from every database and Redis.
 //! - [`probe`]: health and reflection, as grpcurl sees them.
+//! - [`Faults`]: fault proxies in front of every connection of a stack, for tests
+//!   that delay or drop single calls ([`Options::faults`]).
 
 pub mod audit;
 pub mod client;
@@ -17,7 +19,7 @@ pub mod process;
 use std::{net::SocketAddr, time::Duration};
 
 use shop_common::app::Service;
-use shop_testkit::{PgServer, RedisServer, Running};
+use shop_testkit::{FaultProxy, PgServer, RedisServer, Running};
 
 pub use client::{Rest, User};
 
@@ -35,6 +37,9 @@ pub struct Options {
     pub delivery_database: Option<String>,
     /// The gateway's `CHECKOUT_CONCURRENCY`.
     pub checkout_concurrency: u32,
+    /// Put a [`FaultProxy`] in front of every connection: gateway to each service,
+    /// each service (and the gateway) to its database, delivery-svc to Redis.
+    pub faults: bool,
 }
 
 impl Default for Options {
@@ -47,8 +52,56 @@ impl Default for Options {
             payment_database: None,
             delivery_database: None,
             checkout_concurrency: 32,
+            faults: false,
         }
     }
+}
+
+/// The fault proxies of a stack started with [`Options::faults`]; each passes
+/// everything until a test switches it.
+pub struct Faults {
+    /// Between the gateway and each service.
+    pub order: FaultProxy,
+    pub payment: FaultProxy,
+    pub delivery: FaultProxy,
+    /// Between each binary and its database.
+    pub order_db: FaultProxy,
+    pub payment_db: FaultProxy,
+    pub delivery_db: FaultProxy,
+    pub gateway_db: FaultProxy,
+    /// Between delivery-svc and Redis.
+    pub redis: FaultProxy,
+}
+
+impl Faults {
+    /// Every proxy passes everything again.
+    pub fn heal(&self) {
+        for proxy in [
+            &self.order,
+            &self.payment,
+            &self.delivery,
+            &self.order_db,
+            &self.payment_db,
+            &self.delivery_db,
+            &self.gateway_db,
+            &self.redis,
+        ] {
+            proxy.set(shop_testkit::Fault::Pass);
+        }
+    }
+}
+
+async fn proxy_in_front_of(url: &str) -> anyhow::Result<FaultProxy> {
+    let authority = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| {
+            rest.rsplit_once('@')
+                .map_or(Some(rest), |(_, host)| Some(host))
+        })
+        .and_then(|rest| rest.split('/').next())
+        .ok_or_else(|| anyhow::anyhow!("no host:port in {url}"))?;
+    FaultProxy::start(authority.parse()?).await
 }
 
 /// The four services of one test, each on its own loopback port.
@@ -61,6 +114,9 @@ pub struct Stack {
     pub jwt_secret: String,
     pub databases: Databases,
     pub redis_url: String,
+    /// With [`Options::faults`]: the proxies in front of every connection.
+    pub faults: Option<Faults>,
+    wired: Wiring,
     options: Options,
 }
 
@@ -81,9 +137,21 @@ pub struct Services {
     pub delivery: Running,
     /// The secret a gateway in front of these services signs tokens with.
     pub jwt_secret: String,
+    /// The databases, reached directly (for audits and tests).
     pub databases: Databases,
     pub redis_url: String,
+    /// What the binaries are given: the same, or the fault proxies' URLs.
+    pub wired: Wiring,
+    /// With [`Options::faults`]: the proxies in front of every connection.
+    pub faults: Option<Faults>,
     options: Options,
+}
+
+/// The database and Redis URLs the binaries connect to.
+#[derive(Clone)]
+pub struct Wiring {
+    pub databases: Databases,
+    pub redis_url: String,
 }
 
 impl Services {
@@ -108,10 +176,49 @@ impl Services {
             delivery: fresh_or(&options.delivery_database).await,
             gateway: pg.fresh_database().await,
         };
+        let db_proxies = if options.faults {
+            Some([
+                proxy_in_front_of(&databases.order).await?,
+                proxy_in_front_of(&databases.payment).await?,
+                proxy_in_front_of(&databases.delivery).await?,
+                proxy_in_front_of(&databases.gateway).await?,
+                proxy_in_front_of(&redis_url).await?,
+            ])
+        } else {
+            None
+        };
+        let wired = match &db_proxies {
+            Some([order, payment, delivery, gateway, redis]) => Wiring {
+                databases: Databases {
+                    order: order.rewrite(&databases.order),
+                    payment: payment.rewrite(&databases.payment),
+                    delivery: delivery.rewrite(&databases.delivery),
+                    gateway: gateway.rewrite(&databases.gateway),
+                },
+                redis_url: redis.rewrite(&redis_url),
+            },
+            None => Wiring {
+                databases: databases.clone(),
+                redis_url: redis_url.clone(),
+            },
+        };
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-        let order = start_order(&databases, any_port).await?;
-        let payment = start_payment(&databases, any_port).await?;
-        let delivery = start_delivery(&databases, &redis_url, &options, any_port).await?;
+        let order = start_order(&wired.databases, any_port).await?;
+        let payment = start_payment(&wired.databases, any_port).await?;
+        let delivery = start_delivery(&wired, &options, any_port).await?;
+        let faults = match db_proxies {
+            Some([order_db, payment_db, delivery_db, gateway_db, redis]) => Some(Faults {
+                order: FaultProxy::start(order.addr).await?,
+                payment: FaultProxy::start(payment.addr).await?,
+                delivery: FaultProxy::start(delivery.addr).await?,
+                order_db,
+                payment_db,
+                delivery_db,
+                gateway_db,
+                redis,
+            }),
+            None => None,
+        };
         Ok(Self {
             order,
             payment,
@@ -119,14 +226,46 @@ impl Services {
             jwt_secret: gateway_config(&databases, "", "", "").jwt_secret,
             databases,
             redis_url,
+            wired,
+            faults,
             options,
         })
+    }
+
+    /// Where a gateway reaches order-svc, payment-svc and delivery-svc: their own
+    /// addresses, or the fault proxies in front of them.
+    pub fn urls(&self) -> [String; 3] {
+        match &self.faults {
+            Some(f) => [f.order.url(), f.payment.url(), f.delivery.url()],
+            None => [self.order.url(), self.payment.url(), self.delivery.url()],
+        }
+    }
+
+    /// How a gateway binary joins these services (through the proxies, if any).
+    pub fn gateway_wiring(&self) -> process::GatewayWiring {
+        process::GatewayWiring {
+            database_url: self.wired.databases.gateway.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            payment_window: self.options.payment_window,
+            urls: self.urls(),
+        }
+    }
+
+    /// The fault proxies (panics when started without them).
+    pub fn faults(&self) -> &Faults {
+        self.faults
+            .as_ref()
+            .expect("services started with Options { faults: true, .. }")
     }
 
     /// Waits (bounded) for every saga to end, then checks the five invariants.
     pub async fn audit(&self) {
         let audit = audit::Audit::connect(&self.databases, &self.redis_url).await;
         audit.assert_clean().await;
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 }
 
@@ -163,13 +302,12 @@ async fn start_payment(databases: &Databases, addr: SocketAddr) -> anyhow::Resul
 }
 
 async fn start_delivery(
-    databases: &Databases,
-    redis_url: &str,
+    wired: &Wiring,
     options: &Options,
     addr: SocketAddr,
 ) -> anyhow::Result<Running> {
     let mut config =
-        delivery_svc::Config::for_tests(databases.delivery.clone(), redis_url.to_owned());
+        delivery_svc::Config::for_tests(wired.databases.delivery.clone(), wired.redis_url.clone());
     config.auto_receive_after = options.auto_receive_after;
     config.listen_addr = addr;
     let app = delivery_svc::App::build(config).await?;
@@ -184,12 +322,15 @@ impl Stack {
     }
 
     pub async fn with(options: Options) -> anyhow::Result<Self> {
-        let services = Services::start(options).await?;
+        let mut services = Services::start(options).await?;
+        let urls = services.urls();
+        let faults = services.faults.take();
+        let [order_url, payment_url, delivery_url] = &urls;
         let mut config = gateway_config(
-            &services.databases,
-            &services.order.url(),
-            &services.payment.url(),
-            &services.delivery.url(),
+            &services.wired.databases,
+            order_url,
+            payment_url,
+            delivery_url,
         );
         config.payment_window = services.options.payment_window;
         config.checkout_concurrency = services.options.checkout_concurrency;
@@ -204,6 +345,8 @@ impl Stack {
             jwt_secret,
             databases,
             redis_url,
+            wired,
+            faults: _,
             options,
         } = services;
         Ok(Self {
@@ -215,6 +358,8 @@ impl Stack {
             jwt_secret,
             databases,
             redis_url,
+            faults,
+            wired,
             options,
         })
     }
@@ -225,7 +370,7 @@ impl Stack {
         let addr = self.payment.addr;
         self.payment.halt().await.expect("payment-svc stops");
         let output = during.await;
-        self.payment = start_payment(&self.databases, addr)
+        self.payment = start_payment(&self.wired.databases, addr)
             .await
             .expect("payment-svc restarts");
         output
@@ -239,14 +384,31 @@ impl Stack {
 
     /// Starts a new delivery-svc on the same port, database and Redis.
     pub async fn restart_delivery(&mut self) {
-        self.delivery = start_delivery(
-            &self.databases,
-            &self.redis_url,
-            &self.options,
-            self.delivery.addr,
-        )
-        .await
-        .expect("delivery-svc restarts");
+        self.delivery = start_delivery(&self.wired, &self.options, self.delivery.addr)
+            .await
+            .expect("delivery-svc restarts");
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// How another gateway (say, the real binary) joins this stack: the same
+    /// database and secret, the services at `urls` (their addresses or proxies).
+    pub fn gateway_wiring(&self, urls: [String; 3]) -> process::GatewayWiring {
+        process::GatewayWiring {
+            database_url: self.databases.gateway.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            payment_window: self.options.payment_window,
+            urls,
+        }
+    }
+
+    /// The fault proxies (panics when the stack was started without them).
+    pub fn faults(&self) -> &Faults {
+        self.faults
+            .as_ref()
+            .expect("a stack started with Options { faults: true, .. }")
     }
 
     /// A new shopper with their own id and token.

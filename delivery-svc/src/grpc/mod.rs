@@ -62,6 +62,7 @@ impl DeliveryService for DeliveryApi {
         Ok(Response::new(convert::hold(hold)))
     }
 
+    #[tracing::instrument(name = "extend_hold", skip_all, fields(order_id = %request.get_ref().order_id))]
     async fn extend_hold(&self, request: Request<ExtendHoldRequest>) -> Reply<Hold> {
         let (order_id, until) = convert::extend_request(request.get_ref())?;
         let hold = self.deliveries.extend_hold(order_id, until).await?;
@@ -77,6 +78,7 @@ impl DeliveryService for DeliveryApi {
         Ok(Response::new(ReleaseHoldResponse { released }))
     }
 
+    #[tracing::instrument(name = "confirm_delivery", skip_all, fields(order_id = %request.get_ref().order_id, saga_id = %request.get_ref().saga_id))]
     async fn confirm_delivery(&self, request: Request<ConfirmDeliveryRequest>) -> Reply<Delivery> {
         let (order_id, saga_id, payment_id) = convert::confirm_request(request.get_ref())?;
         let delivery = self

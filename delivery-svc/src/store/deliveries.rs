@@ -91,11 +91,6 @@ pub(super) async fn find_for_update(
     row.map(Delivery::try_from).transpose()
 }
 
-/// True when this saga's CancelDelivery already ran before any delivery existed.
-pub async fn is_fenced(pool: &PgPool, order_id: OrderId, saga_id: SagaId) -> Result<bool, Error> {
-    Ok(fenced(&mut *pool.acquire().await?, order_id, saga_id).await?)
-}
-
 async fn fenced(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -116,22 +111,39 @@ pub enum Created {
     Existing(Delivery),
     /// The saga's cancel got here first.
     Fenced,
+    /// No delivery, and no hold to make one from.
+    NoHold,
 }
 
-/// Inserts the delivery for a paid order from its hold, with its DELIVERY_CREATED
-/// event, in one transaction under the order's lock (so it cannot cross a cancel).
-pub async fn create(
+/// Creates the delivery for a paid order from its hold, with its DELIVERY_CREATED
+/// event, in one transaction under the order's lock. Everything it decides on is read
+/// under that lock: whether a delivery exists, whether the saga's cancel fenced it,
+/// and the hold itself (`read_hold`). So two attempts of one ConfirmDelivery, a cancel
+/// and a hold's expiry are seen in one order by all of them: an attempt that waited
+/// for the lock never acts on a hold it read before another attempt decided.
+pub async fn create<F>(
     pool: &PgPool,
-    hold: &Hold,
+    order_id: OrderId,
     saga_id: SagaId,
     payment_id: Option<PaymentId>,
     receive_after: Duration,
-) -> Result<Created, Error> {
+    read_hold: F,
+) -> Result<Created, Error>
+where
+    F: AsyncFnOnce() -> Result<Option<Hold>, Error>,
+{
     let mut tx = pool.begin().await?;
-    lock_order(&mut tx, hold.order_id).await?;
-    if fenced(&mut tx, hold.order_id, saga_id).await? {
+    lock_order(&mut tx, order_id).await?;
+    if let Some(existing) = find_for_update(&mut tx, order_id).await? {
+        tx.commit().await?;
+        return Ok(Created::Existing(existing));
+    }
+    if fenced(&mut tx, order_id, saga_id).await? {
         return Ok(Created::Fenced);
     }
+    let Some(hold) = read_hold().await? else {
+        return Ok(Created::NoHold);
+    };
     let receive_after_ms = i64::try_from(receive_after.as_millis()).unwrap_or(i64::MAX);
     let row: Option<Row> = sqlx::query_as(
         "INSERT INTO deliveries (id, order_id, user_id, saga_id, payment_id, status,
@@ -154,6 +166,7 @@ pub async fn create(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
+        // Unreachable under the lock (the row was looked for above), kept as a backstop.
         let existing = find_for_update(&mut tx, hold.order_id).await?;
         tx.commit().await?;
         return existing

@@ -79,12 +79,15 @@ impl Holds {
             })
             .await?;
         match previous {
-            None => Ok(Put::Created(Hold {
-                order_id,
-                user_id,
-                info: info.clone(),
-                expires_at: expires_at(pttl),
-            })),
+            None => {
+                count("created");
+                Ok(Put::Created(Hold {
+                    order_id,
+                    user_id,
+                    info: info.clone(),
+                    expires_at: expires_at(pttl),
+                }))
+            }
             Some(existing) => Ok(Put::Existing(decode(order_id, &existing, pttl)?)),
         }
     }
@@ -133,6 +136,12 @@ impl Holds {
                     .await
             })
             .await?;
+        // Gone means its TTL ran out: the only way a hold disappears before payment.
+        count(if value.is_some() {
+            "extended"
+        } else {
+            "expired"
+        });
         value.map(|v| decode(order_id, &v, pttl)).transpose()
     }
 
@@ -147,6 +156,12 @@ impl Holds {
             .await?;
         Ok(deleted > 0)
     }
+}
+
+/// `shop_holds_total{event}`: created, extended, expired (found gone when a payment
+/// wanted it kept), confirmed (it became a delivery: counted once per delivery).
+pub fn count(event: &'static str) {
+    metrics::counter!("shop_holds_total", "event" => event).increment(1);
 }
 
 fn encode(user_id: UserId, info: &DeliveryInfo) -> Result<String, Error> {

@@ -43,6 +43,7 @@ pub async fn receive_due(pool: &PgPool, batch: i64) -> Result<usize, Error> {
     events::append(&mut tx, &new_events).await?;
     tx.commit().await?;
     if !claimed.is_empty() {
+        metrics::counter!("shop_auto_receipts_total").increment(claimed.len() as u64);
         tracing::info!(count = claimed.len(), "deliveries received automatically");
     }
     Ok(claimed.len())

@@ -77,8 +77,14 @@ impl Redis {
         };
         match bounded(self.timeout, attempt).await {
             Some(Ok(value)) => Ok(value),
-            Some(Err(err)) => Err(classify(what, err)),
+            Some(Err(err)) => {
+                metrics::counter!("shop_redis_errors_total", "command" => what, "kind" => "error")
+                    .increment(1);
+                Err(classify(what, err))
+            }
             None => {
+                metrics::counter!("shop_redis_errors_total", "command" => what, "kind" => "timeout")
+                    .increment(1);
                 self.forget_master();
                 Err(Error::RedisUnavailable(format!("{what}: timed out")))
             }

@@ -4,25 +4,23 @@
 use shop_common::{status, validate::Violations};
 use shop_proto::{
     common::{Coupon, ErrorReason, Product, Wallet},
-    delivery,
     gateway::{
-        AdjustStockRequest, CreateProductRequest, IssueCouponRequest, ListSagasRequest,
-        ListSagasResponse, MarkDeliveredRequest, MarkShippedRequest, Order, RetrySagaRequest, Saga,
-        SagaState, TopUpPointsRequest, admin_service_server::AdminService, issue_coupon_request,
+        AdjustStockRequest, CreateProductRequest, GetSagaRequest, IssueCouponRequest,
+        ListParkedEventsRequest, ListParkedEventsResponse, ListSagasRequest, ListSagasResponse,
+        MarkDeliveredRequest, MarkShippedRequest, Order, RetrySagaRequest, Saga, SagaDetail,
+        TopUpPointsRequest, admin_service_server::AdminService, issue_coupon_request,
     },
     order, payment,
 };
 use tonic::{Code, Request, Response, Status, metadata::MetadataMap};
 use uuid::Uuid;
 
-use super::{Gateway, compose, convert};
+use super::{Gateway, compose};
 use crate::{
     auth::Caller,
-    clients::{self, Deadline},
+    clients::{Deadline, Outcome, outcome::unknown_to_public},
     idempotency,
 };
-
-const MAX_PAGE: i32 = 200;
 
 #[tonic::async_trait]
 impl AdminService for Gateway {
@@ -32,7 +30,7 @@ impl AdminService for Gateway {
     ) -> Result<Response<Product>, Status> {
         let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
-        let (request_key, attempts) = admin_key(&caller, request.metadata())?;
+        let request_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
         let internal = order::CreateProductRequest {
             name: r.name,
@@ -40,14 +38,12 @@ impl AdminService for Gateway {
             stock: r.stock,
             request_key,
         };
-        let product = clients::retry(
-            deadline,
-            attempts,
-            "order-svc",
-            call!(self.clients.order, create_product, internal),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
+        let product = self
+            .clients
+            .order
+            .create_product(internal, deadline)
+            .await
+            .public("order-svc")?;
         Ok(Response::new(product))
     }
 
@@ -57,21 +53,19 @@ impl AdminService for Gateway {
     ) -> Result<Response<Product>, Status> {
         let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
-        let (request_key, attempts) = admin_key(&caller, request.metadata())?;
+        let request_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
         let internal = order::AdjustStockRequest {
             product_id: r.product_id,
             delta: r.delta,
             request_key,
         };
-        let product = clients::retry(
-            deadline,
-            attempts,
-            "order-svc",
-            call!(self.clients.order, adjust_stock, internal),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
+        let product = self
+            .clients
+            .order
+            .adjust_stock(internal, deadline)
+            .await
+            .public("order-svc")?;
         Ok(Response::new(product))
     }
 
@@ -83,21 +77,18 @@ impl AdminService for Gateway {
         let deadline = Deadline::from_metadata(request.metadata());
         let key = idempotency::key(request.metadata())?;
         let r = request.into_inner();
+        // Retried only with a key, which makes the top-up count once.
         let internal = payment::TopUpRequest {
             user_id: r.user_id,
             amount: r.amount,
-            idempotency_key: key.clone().unwrap_or_default(),
+            idempotency_key: key.unwrap_or_default(),
         };
-        // Retried only with a key, which makes the top-up count once.
-        let attempts = if key.is_some() { 3 } else { 1 };
-        let wallet = clients::retry(
-            deadline,
-            attempts,
-            "payment-svc",
-            call!(self.clients.payment, top_up, internal),
-        )
-        .await
-        .map_err(|s| clients::public("payment-svc", s))?;
+        let wallet = self
+            .clients
+            .payment
+            .top_up(internal, deadline)
+            .await
+            .public("payment-svc")?;
         Ok(Response::new(wallet))
     }
 
@@ -122,13 +113,12 @@ impl AdminService for Gateway {
             min_order_amount: r.min_order_amount,
             expires_at: r.expires_at,
         };
-        let coupon = clients::once(
-            deadline,
-            "payment-svc",
-            call!(self.clients.payment, issue_coupon, internal),
-        )
-        .await
-        .map_err(|s| clients::public("payment-svc", s))?;
+        let coupon = self
+            .clients
+            .payment
+            .issue_coupon(internal, deadline)
+            .await
+            .public("payment-svc")?;
         Ok(Response::new(coupon))
     }
 
@@ -157,47 +147,9 @@ impl AdminService for Gateway {
         request: Request<ListSagasRequest>,
     ) -> Result<Response<ListSagasResponse>, Status> {
         self.auth.admin(request.metadata())?;
-        let r = request.into_inner();
-        let mut v = Violations::new();
-        let state = SagaState::try_from(r.state).ok();
-        v.check(state.is_some(), "state", "unknown saga state");
-        v.check(
-            (0..=MAX_PAGE).contains(&r.page_size),
-            "page_size",
-            format!("must be 0..={MAX_PAGE}"),
-        );
-        let offset = if r.page_token.is_empty() {
-            Some(0)
-        } else {
-            r.page_token.parse::<i64>().ok().filter(|o| *o >= 0)
-        };
-        v.check(
-            offset.is_some(),
-            "page_token",
-            "is not a token from a previous page",
-        );
-        v.finish()?;
-        let limit = if r.page_size == 0 {
-            50
-        } else {
-            i64::from(r.page_size)
-        };
-        let offset = offset.unwrap_or(0);
-        let records = self
-            .engine
-            .log()
-            .list(state.and_then(convert::saga_state), limit, offset)
+        self.saga_page(request.into_inner())
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?;
-        let next_page_token = if records.len() as i64 == limit {
-            (offset + limit).to_string()
-        } else {
-            String::new()
-        };
-        Ok(Response::new(ListSagasResponse {
-            sagas: records.into_iter().map(convert::saga).collect(),
-            next_page_token,
-        }))
+            .map(Response::new)
     }
 
     async fn retry_saga(
@@ -205,48 +157,39 @@ impl AdminService for Gateway {
         request: Request<RetrySagaRequest>,
     ) -> Result<Response<Saga>, Status> {
         self.auth.admin(request.metadata())?;
-        let mut v = Violations::new();
-        let saga_id = v
-            .uuid("saga_id", &request.get_ref().saga_id)
-            .unwrap_or_default();
-        v.finish()?;
-        let log = self.engine.log();
-        let retried = log
-            .retry_stuck(saga_id)
+        self.retry_stuck(request.into_inner())
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?;
-        let record = log
-            .get(saga_id)
+            .map(Response::new)
+    }
+
+    async fn get_saga(
+        &self,
+        request: Request<GetSagaRequest>,
+    ) -> Result<Response<SagaDetail>, Status> {
+        self.auth.admin(request.metadata())?;
+        self.saga_detail(request.into_inner())
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?
-            .ok_or_else(|| {
-                status::error(
-                    Code::NotFound,
-                    ErrorReason::NotFound,
-                    format!("saga {saga_id} not found"),
-                )
-            })?;
-        if !retried {
-            return Err(status::error(
-                Code::FailedPrecondition,
-                ErrorReason::InvalidState,
-                format!(
-                    "only a STUCK saga can be retried; this one is {}",
-                    record.saga.state.as_str()
-                ),
-            ));
-        }
-        Ok(Response::new(convert::saga(record)))
+            .map(Response::new)
+    }
+
+    async fn list_parked_events(
+        &self,
+        request: Request<ListParkedEventsRequest>,
+    ) -> Result<Response<ListParkedEventsResponse>, Status> {
+        self.auth.admin(request.metadata())?;
+        self.parked_page(request.into_inner())
+            .await
+            .map(Response::new)
     }
 }
 
-/// The request's `idempotency-key` scoped to the admin who sent it (empty: none), and
-/// how many attempts its call may take: a keyed write counts once, so it may be
-/// retried; an unkeyed one is sent once, since a repeat would apply twice.
-fn admin_key(caller: &Caller, metadata: &MetadataMap) -> Result<(String, u32), Status> {
+/// The request's `idempotency-key` scoped to the admin who sent it (empty: none). A
+/// keyed write counts once, so its client may retry it; an unkeyed one is sent once,
+/// since a repeat would apply twice.
+fn admin_key(caller: &Caller, metadata: &MetadataMap) -> Result<String, Status> {
     Ok(match idempotency::key(metadata)? {
-        Some(key) => (format!("{}:{key}", caller.user_id), 3),
-        None => (String::new(), 1),
+        Some(key) => format!("{}:{key}", caller.user_id),
+        None => String::new(),
     })
 }
 
@@ -267,35 +210,23 @@ impl Gateway {
         let caller = self.auth.admin(metadata)?;
         let deadline = Deadline::from_metadata(metadata);
         let mut v = Violations::new();
-        let order_id = v.uuid("order_id", raw_order_id).unwrap_or_default();
+        let order_id = v.uuid("order_id", raw_order_id);
         v.finish()?;
-        let id = order_id.to_string();
-        let result = match news {
-            Courier::Shipped => {
-                let request = delivery::MarkShippedRequest { order_id: id };
-                clients::retry(
-                    deadline,
-                    3,
-                    "delivery-svc",
-                    call!(self.clients.delivery, mark_shipped, request),
-                )
-                .await
-            }
-            Courier::Delivered => {
-                let request = delivery::MarkDeliveredRequest { order_id: id };
-                clients::retry(
-                    deadline,
-                    3,
-                    "delivery-svc",
-                    call!(self.clients.delivery, mark_delivered, request),
-                )
-                .await
-            }
+        let Some(order_id) = order_id else {
+            return Err(Status::internal("a validated id is missing"));
         };
-        match result {
-            Ok(_) => self.compose(&caller, order_id, deadline).await,
-            Err(s) if s.code() == Code::NotFound => Err(self.no_delivery(order_id, deadline).await),
-            Err(s) => Err(clients::public("delivery-svc", s)),
+        let delivery = &self.clients.delivery;
+        let moved = match news {
+            Courier::Shipped => delivery.mark_shipped(order_id, deadline).await,
+            Courier::Delivered => delivery.mark_delivered(order_id, deadline).await,
+        };
+        match moved {
+            Outcome::Done(_) => self.compose(&caller, order_id, deadline).await,
+            Outcome::Refused(refusal) if refusal.is(ErrorReason::NotFound) => {
+                Err(self.no_delivery(order_id, deadline).await)
+            }
+            Outcome::Refused(refusal) => Err(refusal.status),
+            Outcome::Unknown(cause) => Err(unknown_to_public("delivery-svc", &cause)),
         }
     }
 

@@ -1,14 +1,12 @@
 //! Reading an order as a client sees it: order-svc's record, plus the payment, the
-//! delivery, or (while unpaid) the held delivery info, fetched side by side. A
-//! detail whose service is down is left out (and logged) rather than failing the read.
+//! delivery, or (while unpaid) the held delivery info, fetched side by side. A detail
+//! whose service is down is left out (and logged) rather than failing the read. A
+//! saga's caller is answered from what the saga saw, without another call.
 
 use shop_common::status;
 use shop_proto::{
-    common::{Delivery, DeliveryInfo, OrderStatus, Payment},
-    delivery::{GetDeliveryRequest, GetHoldRequest},
-    gateway as public,
-    order::{self, GetOrderRequest},
-    payment::GetPaymentRequest,
+    common::{ErrorReason, OrderStatus},
+    gateway as public, order,
 };
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -16,7 +14,8 @@ use uuid::Uuid;
 use super::{Gateway, convert};
 use crate::{
     auth::Caller,
-    clients::{self, Deadline},
+    clients::{Deadline, Outcome},
+    saga::{Saga, State},
 };
 
 impl Gateway {
@@ -27,18 +26,14 @@ impl Gateway {
         order_id: Uuid,
         deadline: Deadline,
     ) -> Result<order::Order, Status> {
-        let request = GetOrderRequest {
-            order_id: order_id.to_string(),
+        let order = match self.clients.order.get_order(order_id, deadline).await {
+            Outcome::Refused(refusal) if refusal.is(ErrorReason::OrderNotFound) => {
+                return Err(not_found(order_id));
+            }
+            other => other.public("order-svc")?,
         };
-        let order = clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, get_order, request),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
-        let owner = Uuid::try_parse(&order.user_id).unwrap_or_default();
+        let owner = Uuid::try_parse(&order.user_id)
+            .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
         if !caller.may_see(owner) {
             return Err(not_found(order_id));
         }
@@ -68,25 +63,35 @@ impl Gateway {
             status,
             OrderStatus::Paid | OrderStatus::Received | OrderStatus::Cancelled
         );
-        let id = order.id.clone();
+        let Ok(id) = Uuid::try_parse(&order.id) else {
+            return convert::order(order);
+        };
+        let clients = &self.clients;
         let (payment, delivery, held) = tokio::join!(
             async {
                 if charged {
-                    self.payment_of(&id, deadline).await
+                    optional(
+                        "payment-svc",
+                        clients.payment.get_payment(id, deadline).await,
+                    )
                 } else {
                     None
                 }
             },
             async {
                 if shipped_or_later {
-                    self.delivery_of(&id, deadline).await
+                    optional("delivery-svc", clients.delivery.get(id, deadline).await)
                 } else {
                     None
                 }
             },
             async {
                 if unpaid {
-                    self.hold_of(&id, deadline).await
+                    optional(
+                        "delivery-svc",
+                        clients.delivery.get_hold(id, deadline).await,
+                    )
+                    .and_then(|hold| hold.info)
                 } else {
                     None
                 }
@@ -98,53 +103,28 @@ impl Gateway {
         public.held_delivery = held;
         public
     }
-
-    async fn payment_of(&self, order_id: &str, deadline: Deadline) -> Option<Payment> {
-        let request = GetPaymentRequest {
-            order_id: order_id.to_owned(),
-        };
-        let result = clients::once(
-            deadline,
-            "payment-svc",
-            call!(self.clients.payment, get_payment, request),
-        )
-        .await;
-        optional("payment-svc", result)
-    }
-
-    async fn delivery_of(&self, order_id: &str, deadline: Deadline) -> Option<Delivery> {
-        let request = GetDeliveryRequest {
-            order_id: order_id.to_owned(),
-        };
-        let result = clients::once(
-            deadline,
-            "delivery-svc",
-            call!(self.clients.delivery, get_delivery, request),
-        )
-        .await;
-        optional("delivery-svc", result)
-    }
-
-    async fn hold_of(&self, order_id: &str, deadline: Deadline) -> Option<DeliveryInfo> {
-        let request = GetHoldRequest {
-            order_id: order_id.to_owned(),
-        };
-        let result = clients::once(
-            deadline,
-            "delivery-svc",
-            call!(self.clients.delivery, get_hold, request),
-        )
-        .await;
-        optional("delivery-svc", result).and_then(|hold| hold.info)
-    }
 }
 
-/// A detail that may be absent: NOT_FOUND is None; other failures are logged, None.
-fn optional<T>(what: &str, result: Result<T, Status>) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(s) if s.code() == Code::NotFound => None,
-        Err(s) => {
+/// The answer to the caller of a pay saga, from what the saga saw: the order as it
+/// last answered (PAID once marked; PAYMENT_IN_PROGRESS while the saga finishes in the
+/// background), the payment and the delivery. None when it saw no order.
+pub(crate) fn from_saga(saga: &Saga) -> Option<public::Order> {
+    let mut order = convert::order(saga.seen.order.clone()?);
+    if saga.state != State::Completed {
+        order.status = OrderStatus::PaymentInProgress as i32;
+    }
+    order.payment = saga.seen.payment.clone();
+    order.delivery = saga.seen.delivery.clone();
+    Some(order)
+}
+
+/// A detail that may be absent: a refusal (not found) is None; an unknown outcome is
+/// logged, None.
+fn optional<T>(what: &str, outcome: Outcome<T>) -> Option<T> {
+    match outcome {
+        Outcome::Done(value) => Some(value),
+        Outcome::Refused(_) => None,
+        Outcome::Unknown(s) => {
             tracing::warn!(dependency = what, code = ?s.code(), message = s.message(), "order detail left out");
             None
         }
@@ -154,7 +134,7 @@ fn optional<T>(what: &str, result: Result<T, Status>) -> Option<T> {
 pub(crate) fn not_found(order_id: Uuid) -> Status {
     status::error(
         Code::NotFound,
-        shop_proto::common::ErrorReason::OrderNotFound,
+        ErrorReason::OrderNotFound,
         format!("order {order_id} not found"),
     )
 }

@@ -1,11 +1,17 @@
 //! Internal messages -> public messages, and renaming field paths in violations so a
 //! client sees the names of the request it sent.
 
-use shop_common::status;
+use shop_common::{status, time::to_timestamp};
 use shop_proto::{gateway as public, order};
 use tonic::{Code, Status};
 
-use crate::saga::{self, log::SagaRecord};
+use crate::{
+    saga::{
+        self,
+        log::{SagaRecord, StepRecord},
+    },
+    store::parked::Parked,
+};
 
 /// A public order from order-svc's record (payment and delivery filled in by compose).
 pub fn order(o: order::Order) -> public::Order {
@@ -36,6 +42,7 @@ pub fn saga(record: SagaRecord) -> public::Saga {
         saga::State::Compensated => public::SagaState::Compensated,
         saga::State::Stuck => public::SagaState::Stuck,
     };
+    let open = !s.is_finished();
     public::Saga {
         id: s.id.to_string(),
         order_id: s.order_id.to_string(),
@@ -43,9 +50,37 @@ pub fn saga(record: SagaRecord) -> public::Saga {
         state: state as i32,
         step: format!("{}:{}", s.step.as_str(), s.phase.as_str()),
         attempts: s.attempts,
+        past_pivot: s.past_pivot(),
+        outcome: s.fate.map(|f| f.as_str().to_owned()).unwrap_or_default(),
+        user_id: s.user_id.to_string(),
         last_error: s.last_error,
-        created_at: Some(shop_common::time::to_timestamp(record.created_at)),
-        updated_at: Some(shop_common::time::to_timestamp(record.updated_at)),
+        created_at: Some(to_timestamp(record.created_at)),
+        updated_at: Some(to_timestamp(record.updated_at)),
+        next_attempt_at: open.then(|| to_timestamp(record.lease_until)),
+    }
+}
+
+pub fn saga_step(record: StepRecord) -> public::SagaStep {
+    public::SagaStep {
+        step: record.step,
+        phase: record.phase,
+        detail: record.detail,
+        at: Some(to_timestamp(record.at)),
+    }
+}
+
+pub fn parked(event: Parked) -> public::ParkedEvent {
+    public::ParkedEvent {
+        consumer: event.consumer,
+        offset: event.event_offset,
+        event_id: event.event_id.to_string(),
+        order_id: event.order_id.to_string(),
+        kind: event.kind,
+        reason: event.reason,
+        attempts: event.attempts,
+        parked_at: Some(to_timestamp(event.parked_at)),
+        next_retry_at: event.next_retry_at.map(to_timestamp),
+        resolved_at: event.resolved_at.map(to_timestamp),
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`shop`] / [`admin`]: the tonic trait impls (auth, validation, mapping).
 //! - [`orders`]: placing, paying, checking out and cancelling orders.
+//! - [`sagas`]: the saga log and parked events, for operators.
 //! - [`compose`]: reading an order with its payment and delivery.
 //! - [`convert`]: internal -> public messages.
 
@@ -10,6 +11,7 @@ pub mod admin;
 pub mod compose;
 pub mod convert;
 pub mod orders;
+pub mod sagas;
 pub mod shop;
 
 use std::{sync::Arc, time::Duration};
@@ -25,6 +27,8 @@ pub struct Gateway {
 }
 
 pub struct Inner {
+    /// The gateway's own database.
+    pub pool: sqlx::PgPool,
     pub auth: Authenticator,
     pub clients: Clients,
     pub engine: Engine,

@@ -5,17 +5,17 @@ use std::time::Duration;
 use shop_common::{status, time::to_timestamp};
 use shop_proto::{
     common::{DeliveryInfo, ErrorReason, OrderLine, OrderStatus},
-    delivery::{HoldDeliveryRequest, ReleaseHoldRequest},
-    order::{self, CancelOrderRequest, CreateOrderRequest, GetOrderRequest},
+    gateway as public,
+    order::{self, CreateOrderRequest},
 };
 use tonic::{Code, Status};
 use uuid::Uuid;
 
-use super::{Gateway, convert};
+use super::{Gateway, compose, convert};
 use crate::{
     admission::Turn,
     auth::Caller,
-    clients::{self, Deadline},
+    clients::{Deadline, Outcome, outcome::unknown_to_public},
     idempotency::{Claim, fingerprint, key},
     saga::{Engine, Halt, Saga},
 };
@@ -31,7 +31,8 @@ pub(crate) struct Keyed {
 }
 
 impl Gateway {
-    /// Claims the request's idempotency key (if it has one) for `operation`.
+    /// Claims the request's idempotency key (if it has one) for `operation`, for as
+    /// long as the request may run.
     pub(crate) async fn claim_key(
         &self,
         caller: &Caller,
@@ -39,6 +40,7 @@ impl Gateway {
         operation: &str,
         request: &impl prost::Message,
         order_id: Uuid,
+        deadline: Deadline,
     ) -> Result<Keyed, Status> {
         let Some(key) = key(metadata)? else {
             return Ok(Keyed {
@@ -54,6 +56,7 @@ impl Gateway {
                 operation,
                 &fingerprint(operation, request),
                 order_id,
+                deadline.remaining(),
             )
             .await?;
         Ok(Keyed {
@@ -64,8 +67,9 @@ impl Gateway {
 
     /// Records how a keyed operation ended. A success, or a refusal after the order
     /// was created, is final: a retry answers with that order. An unknown outcome lets
-    /// a retry take over at once. A refusal before anything was created forgets the
-    /// key, so it can be used again (say, with a corrected body).
+    /// a retry take over once no saga of the order is running. A refusal before
+    /// anything was created forgets the key, so it can be used again (say, with a
+    /// corrected body).
     pub(crate) async fn settle<T>(
         &self,
         caller: &Caller,
@@ -76,9 +80,7 @@ impl Gateway {
         let Some(key) = &keyed.key else { return };
         match result {
             Ok(_) => self.keys.finish(caller.user_id, key).await,
-            Err(s) if clients::is_ambiguous(s) || s.code() == Code::Internal => {
-                self.keys.unlock(caller.user_id, key).await
-            }
+            Err(s) if unknown(s) => self.keys.unlock(caller.user_id, key).await,
             Err(_) if created => self.keys.finish(caller.user_id, key).await,
             Err(_) => self.keys.forget(caller.user_id, key).await,
         }
@@ -101,22 +103,12 @@ impl Gateway {
             )]));
         };
         let ttl = self.payment_window + HOLD_MARGIN;
-        let hold = HoldDeliveryRequest {
-            order_id: order_id.to_string(),
-            user_id: caller.user_id.to_string(),
-            info: Some(info.clone()),
-            ttl: Some(shop_common::time::to_duration(ttl)),
-        };
-        clients::retry(
-            deadline,
-            3,
-            "delivery-svc",
-            call!(self.clients.delivery, hold_delivery, hold),
-        )
-        .await
-        .map_err(|s| {
-            convert::rename_fields(clients::public("delivery-svc", s), "info", "delivery")
-        })?;
+        self.clients
+            .delivery
+            .hold(order_id, caller.user_id, info, ttl, deadline)
+            .await
+            .public("delivery-svc")
+            .map_err(|s| convert::rename_fields(s, "info", "delivery"))?;
 
         let expires_at = chrono::Utc::now() + self.payment_window;
         let create = CreateOrderRequest {
@@ -125,26 +117,13 @@ impl Gateway {
             lines: items.to_vec(),
             expires_at: Some(to_timestamp(expires_at)),
         };
-        let created = clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, create_order, create),
-        )
-        .await;
-        match created {
-            Ok(order) => Ok(order),
-            Err(s) => {
-                if !clients::is_ambiguous(&s) {
-                    self.release_hold(order_id, deadline).await;
-                }
-                Err(convert::rename_fields(
-                    clients::public("order-svc", s),
-                    "lines",
-                    "items",
-                ))
-            }
+        let created = self.clients.order.create_order(create, deadline).await;
+        if let Outcome::Refused(_) = &created {
+            self.release_hold(order_id, deadline).await;
         }
+        created
+            .public("order-svc")
+            .map_err(|s| convert::rename_fields(s, "lines", "items"))
     }
 
     /// The order if it exists already (a resumed request), without touching anything.
@@ -153,20 +132,10 @@ impl Gateway {
         order_id: Uuid,
         deadline: Deadline,
     ) -> Result<Option<order::Order>, Status> {
-        let request = GetOrderRequest {
-            order_id: order_id.to_string(),
-        };
-        match clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, get_order, request),
-        )
-        .await
-        {
-            Ok(order) => Ok(Some(order)),
-            Err(s) if s.code() == Code::NotFound => Ok(None),
-            Err(s) => Err(clients::public("order-svc", s)),
+        match self.clients.order.get_order(order_id, deadline).await {
+            Outcome::Done(order) => Ok(Some(order)),
+            Outcome::Refused(refusal) if refusal.is(ErrorReason::OrderNotFound) => Ok(None),
+            other => other.public("order-svc").map(Some),
         }
     }
 
@@ -179,28 +148,16 @@ impl Gateway {
         lines: &[OrderLine],
         deadline: Deadline,
     ) -> Result<(), Status> {
-        let request = order::CheckStockRequest {
-            lines: lines.to_vec(),
-        };
-        let checked = clients::once(
-            deadline,
-            "order-svc",
-            call!(self.clients.order, check_stock, request),
-        )
-        .await;
-        match checked {
-            Err(s)
-                if status::reason(&s).as_deref() == Some(ErrorReason::OutOfStock.as_str_name()) =>
-            {
-                Err(clients::public("order-svc", s))
-            }
+        match self.clients.order.check_stock(lines, deadline).await {
+            Outcome::Refused(refusal) if refusal.is(ErrorReason::OutOfStock) => Err(refusal.status),
             _ => Ok(()),
         }
     }
 
     /// Runs the pay saga for an order in its `turn`; `owner` is the order's user,
-    /// whose points are charged. Past the pivot but unfinished counts as `Ok` (the
-    /// order shows PAYMENT_IN_PROGRESS until recovery completes it).
+    /// whose points are charged. Answers from what the saga saw: the order PAID, or
+    /// PAYMENT_IN_PROGRESS when the log has it past the pivot but unfinished
+    /// (recovery completes it).
     pub(crate) async fn pay(
         &self,
         owner: Uuid,
@@ -208,70 +165,67 @@ impl Gateway {
         coupon_id: Option<Uuid>,
         deadline: Deadline,
         turn: Turn,
-    ) -> Result<(), Status> {
+    ) -> Result<public::Order, Status> {
         let saga = Saga::pay(order_id, owner, coupon_id);
-        self.run_saga(saga, turn, move |engine, mut saga| async move {
-            let result = engine.pay(&mut saga, deadline).await;
-            (saga, result)
-        })
-        .await
+        let saga = self.run_saga(saga, deadline, turn).await?;
+        match compose::from_saga(&saga) {
+            Some(order) => Ok(order),
+            None => Err(Status::internal(
+                "a pay saga ended without seeing its order",
+            )),
+        }
     }
 
     /// Logs a new saga, drives it in its own task (which keeps the `turn` until the
-    /// saga stops) and says how it ended for the caller: `Ok` also when it is past its
-    /// pivot but not finished (recovery completes it).
-    async fn run_saga<F, Fut>(&self, saga: Saga, turn: Turn, drive: F) -> Result<(), Status>
-    where
-        F: FnOnce(Engine, Saga) -> Fut,
-        Fut: std::future::Future<Output = (Saga, Result<(), Halt>)> + Send + 'static,
-    {
+    /// saga stops) and says how it ended for the caller: the saga when it completed or
+    /// when the log has it past its pivot (it only goes forward from there), else the
+    /// reason it did not.
+    async fn run_saga(&self, saga: Saga, deadline: Deadline, turn: Turn) -> Result<Saga, Status> {
         self.engine
-            .log()
-            .create(&saga)
+            .start(&saga)
             .await
             .map_err(|err| status::unavailable("the saga log", &err))?;
-        let run = drive(self.engine.clone(), saga);
+        let engine: Engine = self.engine.clone();
         let (saga, result) = detached(async move {
-            let ended = run.await;
+            let mut saga = saga;
+            let ended = engine.drive(&mut saga, deadline).await;
             drop(turn);
-            ended
+            (saga, ended)
         })
         .await?;
         match result {
-            Ok(()) => Ok(()),
-            Err(Halt::Ended(status)) => Err(status),
-            Err(Halt::Later(status)) if saga.past_pivot() => {
-                tracing::warn!(saga_id = %saga.id, reason = status.message(), "finishing in the background");
-                Ok(())
+            Ok(()) => Ok(saga),
+            Err(Halt::Ended(answer)) => Err(answer),
+            Err(halt) if saga.logged_past_pivot() => {
+                tracing::warn!(saga_id = %saga.id, ?halt, "finishing in the background");
+                Ok(saga)
             }
-            Err(Halt::Later(status)) => Err(status),
+            Err(Halt::Later(cause)) => Err(unknown_to_public(saga.step.service(), &cause)),
+            Err(Halt::LeaseLost) => Err(status::error(
+                Code::Unavailable,
+                ErrorReason::Unavailable,
+                "the payment is being finished elsewhere; look at the order again shortly",
+            )),
         }
     }
 
     /// Cancels an unpaid order (and drops its hold) or a paid, unshipped one (saga).
     pub(crate) async fn cancel(
         &self,
-        caller: &Caller,
         order: order::Order,
         reason: String,
         deadline: Deadline,
     ) -> Result<(), Status> {
-        let order_id = Uuid::try_parse(&order.id).unwrap_or_default();
+        let order_id = Uuid::try_parse(&order.id)
+            .map_err(|_| Status::internal("order-svc answered an order without an id"))?;
         match order.status() {
             OrderStatus::Cancelled => Ok(()),
             OrderStatus::PendingPayment => {
-                let request = CancelOrderRequest {
-                    order_id: order.id.clone(),
-                    reason,
-                };
-                clients::retry(
-                    deadline,
-                    3,
-                    "order-svc",
-                    call!(self.clients.order, cancel_order, request),
-                )
-                .await
-                .map_err(|s| clients::public("order-svc", s))?;
+                self.clients
+                    .order
+                    .cancel_order(order_id, &reason, deadline)
+                    .await
+                    .public("order-svc")?;
                 // The hold would expire by its TTL anyway; drop it now.
                 self.release_hold(order_id, deadline).await;
                 Ok(())
@@ -279,20 +233,14 @@ impl Gateway {
             OrderStatus::Paid => {
                 let pay_saga = Uuid::try_parse(&order.saga_id)
                     .map_err(|_| Status::internal("paid order has no saga id"))?;
-                let owner = Uuid::try_parse(&order.user_id).unwrap_or(caller.user_id);
+                let owner = Uuid::try_parse(&order.user_id).map_err(|_| {
+                    Status::internal("order-svc answered an order without a user id")
+                })?;
                 let saga = Saga::cancel(order_id, owner, pay_saga, reason);
                 let turn = self.admission.admit(deadline).await?;
-                self.run_saga(saga, turn, move |engine, mut saga| async move {
-                    let result = engine.cancel_paid(&mut saga, deadline).await;
-                    (saga, result)
-                })
-                .await
+                self.run_saga(saga, deadline, turn).await.map(|_| ())
             }
-            OrderStatus::PaymentInProgress => Err(status::error(
-                Code::Aborted,
-                ErrorReason::PaymentInProgress,
-                "the order is being paid right now; try again in a moment",
-            )),
+            OrderStatus::PaymentInProgress => Err(payment_in_progress()),
             other => Err(status::error(
                 Code::FailedPrecondition,
                 ErrorReason::OrderNotCancellable,
@@ -305,22 +253,11 @@ impl Gateway {
     }
 
     async fn release_hold(&self, order_id: Uuid, deadline: Deadline) {
-        let request = ReleaseHoldRequest {
-            order_id: order_id.to_string(),
-        };
-        let result = clients::once(
-            deadline,
-            "delivery-svc",
-            call!(self.clients.delivery, release_hold, request),
-        )
-        .await;
-        if let Err(s) = result {
+        if let Outcome::Unknown(s) = self.clients.delivery.release_hold(order_id, deadline).await {
             tracing::warn!(%order_id, message = s.message(), "cannot release hold; it expires by its TTL");
         }
     }
-}
 
-impl Gateway {
     /// The user confirms receipt: the delivery first (it checks ownership and state),
     /// then the order. If the second call fails, the delivery's RECEIVED event brings
     /// the order along later (see `events`).
@@ -343,29 +280,44 @@ impl Gateway {
                 ));
             }
         }
-        let confirm = shop_proto::delivery::ConfirmReceiptRequest {
-            order_id: order.id.clone(),
-            user_id: order.user_id.clone(),
+        let ids = (Uuid::try_parse(&order.id), Uuid::try_parse(&order.user_id));
+        let (Ok(order_id), Ok(user_id)) = ids else {
+            return Err(Status::internal("order-svc answered an order without ids"));
         };
-        clients::retry(
-            deadline,
-            3,
-            "delivery-svc",
-            call!(self.clients.delivery, confirm_receipt, confirm),
-        )
-        .await
-        .map_err(|s| clients::public("delivery-svc", s))?;
-        let received = order::MarkReceivedRequest { order_id: order.id };
-        clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, mark_received, received),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
+        self.clients
+            .delivery
+            .confirm_receipt(order_id, user_id, deadline)
+            .await
+            .public("delivery-svc")?;
+        self.clients
+            .order
+            .mark_received(order_id, deadline)
+            .await
+            .public("order-svc")?;
         Ok(())
     }
+}
+
+/// The order is held by a saga that is running now.
+pub(crate) fn payment_in_progress() -> Status {
+    status::error(
+        Code::Aborted,
+        ErrorReason::PaymentInProgress,
+        "the order is being paid right now; try again in a moment",
+    )
+}
+
+/// An answer that says nothing about the business: the request may have done its
+/// work or not.
+fn unknown(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+            | Code::Unknown
+            | Code::Internal
+    )
 }
 
 /// Runs a saga in its own task, so that a caller who disconnects or gives up mid-way
@@ -374,8 +326,10 @@ impl Gateway {
 async fn detached<T: Send + 'static>(
     saga: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, Status> {
-    tokio::spawn(saga).await.map_err(|err| {
-        tracing::error!(error = %err, "saga task failed");
-        status::error(Code::Internal, ErrorReason::Internal, "internal error")
-    })
+    tokio::spawn(tracing::Instrument::in_current_span(saga))
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "saga task failed");
+            status::error(Code::Internal, ErrorReason::Internal, "internal error")
+        })
 }

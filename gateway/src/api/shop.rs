@@ -10,16 +10,13 @@ use shop_proto::{
         ListProductsRequest, ListProductsResponse, Order, PayOrderRequest, PlaceOrderRequest,
         shop_service_server::ShopService,
     },
-    order, payment,
+    order,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{Gateway, convert};
-use crate::{
-    clients::{self, Deadline},
-    idempotency::Claim,
-};
+use super::{Gateway, convert, orders::payment_in_progress};
+use crate::{clients::Deadline, idempotency::Claim};
 
 #[tonic::async_trait]
 impl ShopService for Gateway {
@@ -30,18 +27,12 @@ impl ShopService for Gateway {
         self.auth.caller(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let r = request.into_inner();
-        let internal = order::ListProductsRequest {
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
-        let page = clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, list_products, internal),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
+        let page = self
+            .clients
+            .order
+            .list_products(r.page_size, r.page_token, deadline)
+            .await
+            .public("order-svc")?;
         Ok(Response::new(ListProductsResponse {
             products: page.products,
             next_page_token: page.next_page_token,
@@ -57,17 +48,15 @@ impl ShopService for Gateway {
         let mut v = Violations::new();
         let id = v.uuid("id", &request.get_ref().id);
         v.finish()?;
-        let internal = order::GetProductRequest {
-            product_id: id.unwrap_or_default().to_string(),
+        let Some(id) = id else {
+            return Err(Status::internal("a validated id is missing"));
         };
-        let product = clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, get_product, internal),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
+        let product = self
+            .clients
+            .order
+            .get_product(id, deadline)
+            .await
+            .public("order-svc")?;
         Ok(Response::new(product))
     }
 
@@ -85,6 +74,7 @@ impl ShopService for Gateway {
                 "PlaceOrder",
                 request.get_ref(),
                 Uuid::now_v7(),
+                deadline,
             )
             .await?;
         let order_id = keyed.claim.order_id();
@@ -120,7 +110,9 @@ impl ShopService for Gateway {
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
         let coupon_id = v.optional_uuid("coupon_id", &request.get_ref().coupon_id);
         v.finish()?;
-        let order_id = order_id.unwrap_or_default();
+        let Some(order_id) = order_id else {
+            return Err(Status::internal("a validated id is missing"));
+        };
         let keyed = self
             .claim_key(
                 &caller,
@@ -128,19 +120,26 @@ impl ShopService for Gateway {
                 "PayOrder",
                 request.get_ref(),
                 order_id,
+                deadline,
             )
             .await?;
         let result = async {
             let order = self.owned_order(&caller, order_id, deadline).await?;
-            if !matches!(keyed.claim, Claim::Finished(_)) {
-                let turn = self.admission.admit(deadline).await?;
-                if order.status() == OrderStatus::PendingPayment {
-                    self.refuse_if_sold_out(&order.lines, deadline).await?;
-                }
-                let owner = Uuid::try_parse(&order.user_id).unwrap_or(caller.user_id);
-                self.pay(owner, order_id, coupon_id, deadline, turn).await?;
+            if matches!(keyed.claim, Claim::Finished(_)) {
+                return Ok(self.complete(order, deadline).await);
             }
-            self.compose(&caller, order_id, deadline).await
+            // Only an unpaid order gets a saga; any other is refused from its status
+            // alone, so a repeated PayOrder of a paid order makes nothing.
+            match order.status() {
+                OrderStatus::PendingPayment => {}
+                OrderStatus::PaymentInProgress => return Err(payment_in_progress()),
+                other => return Err(not_payable(other)),
+            }
+            let turn = self.admission.admit(deadline).await?;
+            self.refuse_if_sold_out(&order.lines, deadline).await?;
+            let owner = Uuid::try_parse(&order.user_id)
+                .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
+            self.pay(owner, order_id, coupon_id, deadline, turn).await
         }
         .await;
         // A refused payment leaves the order payable: the same key may pay it later.
@@ -162,6 +161,7 @@ impl ShopService for Gateway {
                 "Checkout",
                 request.get_ref(),
                 Uuid::now_v7(),
+                deadline,
             )
             .await?;
         let order_id = keyed.claim.order_id();
@@ -188,10 +188,12 @@ impl ShopService for Gateway {
             };
             created = true;
             if order.status() == OrderStatus::PendingPayment {
-                self.pay(caller.user_id, order_id, coupon_id, deadline, turn)
-                    .await?;
+                return self
+                    .pay(caller.user_id, order_id, coupon_id, deadline, turn)
+                    .await;
             }
-            self.compose(&caller, order_id, deadline).await
+            drop(turn);
+            Ok(self.complete(order, deadline).await)
         }
         .await;
         self.settle(&caller, &keyed, &result, created).await;
@@ -213,10 +215,12 @@ impl ShopService for Gateway {
             "must be at most 500 characters",
         );
         v.finish()?;
-        let order_id = order_id.unwrap_or_default();
+        let Some(order_id) = order_id else {
+            return Err(Status::internal("a validated id is missing"));
+        };
         let order = self.owned_order(&caller, order_id, deadline).await?;
         let reason = request.into_inner().reason;
-        self.cancel(&caller, order, reason, deadline).await?;
+        self.cancel(order, reason, deadline).await?;
         Ok(Response::new(
             self.compose(&caller, order_id, deadline).await?,
         ))
@@ -231,9 +235,11 @@ impl ShopService for Gateway {
         let mut v = Violations::new();
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
         v.finish()?;
+        let Some(order_id) = order_id else {
+            return Err(Status::internal("a validated id is missing"));
+        };
         Ok(Response::new(
-            self.compose(&caller, order_id.unwrap_or_default(), deadline)
-                .await?,
+            self.compose(&caller, order_id, deadline).await?,
         ))
     }
 
@@ -244,19 +250,12 @@ impl ShopService for Gateway {
         let caller = self.auth.caller(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let r = request.into_inner();
-        let internal = order::ListOrdersRequest {
-            user_id: caller.user_id.to_string(),
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
-        let page = clients::retry(
-            deadline,
-            3,
-            "order-svc",
-            call!(self.clients.order, list_orders, internal),
-        )
-        .await
-        .map_err(|s| clients::public("order-svc", s))?;
+        let page = self
+            .clients
+            .order
+            .list_orders(caller.user_id, r.page_size, r.page_token, deadline)
+            .await
+            .public("order-svc")?;
         Ok(Response::new(ListOrdersResponse {
             orders: page.orders.into_iter().map(convert::order).collect(),
             next_page_token: page.next_page_token,
@@ -273,7 +272,9 @@ impl ShopService for Gateway {
         let mut v = Violations::new();
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
         v.finish()?;
-        let order_id = order_id.unwrap_or_default();
+        let Some(order_id) = order_id else {
+            return Err(Status::internal("a validated id is missing"));
+        };
         let order = self.owned_order(&caller, order_id, deadline).await?;
         self.confirm_receipt_of(order, deadline).await?;
         Ok(Response::new(
@@ -287,18 +288,32 @@ impl ShopService for Gateway {
     ) -> Result<Response<Wallet>, Status> {
         let caller = self.auth.caller(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
-        let internal = payment::GetWalletRequest {
-            user_id: caller.user_id.to_string(),
-        };
-        let wallet = clients::retry(
-            deadline,
-            3,
-            "payment-svc",
-            call!(self.clients.payment, get_wallet, internal),
-        )
-        .await
-        .map_err(|s| clients::public("payment-svc", s))?;
+        let wallet = self
+            .clients
+            .payment
+            .get_wallet(caller.user_id, deadline)
+            .await
+            .public("payment-svc")?;
         Ok(Response::new(wallet))
+    }
+}
+
+/// Why an order that is neither unpaid nor paid cannot be paid.
+fn not_payable(status: OrderStatus) -> Status {
+    use shop_common::status::error;
+    use shop_proto::common::ErrorReason;
+    use tonic::Code;
+    match status {
+        OrderStatus::Expired => error(
+            Code::FailedPrecondition,
+            ErrorReason::OrderExpired,
+            "the order has expired",
+        ),
+        other => error(
+            Code::FailedPrecondition,
+            ErrorReason::OrderNotPayable,
+            format!("an order that is {} cannot be paid", other.as_str_name()),
+        ),
     }
 }
 

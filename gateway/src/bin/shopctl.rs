@@ -1,11 +1,16 @@
 //! Operator tool. `shopctl token --role user|admin [--sub UUID] [--ttl 24h]` prints a
 //! signed JWT for the gateway (HS256 with `JWT_SECRET` from the environment).
+//! `shopctl health [HOST:PORT]` is the containers' health check (see [`health`]).
 
 use std::process::ExitCode;
 
 use gateway::auth::{Authenticator, Role};
 use shop_common::config::{self, ProcessEnv};
 use uuid::Uuid;
+
+// Beside this file, not in src/bin/ (where cargo would take it for a binary of its own).
+#[path = "shopctl/health.rs"]
+mod health;
 
 const USAGE: &str = "usage: shopctl token --role user|admin [--sub USER_UUID] [--ttl 24h]";
 
@@ -14,6 +19,9 @@ fn main() -> ExitCode {
     // `shopctl events tail|dead-letters ...`: the event stream (shop_events::cli).
     if args.first().map(String::as_str) == Some("events") {
         return shop_events::cli::main(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("health") {
+        return health::main(&args[1..]);
     }
     match run(args) {
         Ok(out) => {

@@ -6,5 +6,6 @@
 pub mod error;
 pub mod json;
 mod routes;
+mod telemetry;
 
 pub use routes::router;

@@ -13,17 +13,18 @@ use serde::{Deserialize, Serialize};
 use shop_common::detach::DetachLayer;
 use shop_proto::gateway::{
     AdjustStockRequest, CancelOrderRequest, CheckoutRequest, ConfirmReceiptRequest,
-    CreateProductRequest, GetOrderRequest, GetProductRequest, GetWalletRequest, IssueCouponRequest,
-    ListOrdersRequest, ListProductsRequest, ListSagasRequest, MarkDeliveredRequest,
-    MarkShippedRequest, PayOrderRequest, PlaceOrderRequest, RetrySagaRequest, SagaState,
-    TopUpPointsRequest, admin_service_server::AdminService, shop_service_server::ShopService,
+    CreateProductRequest, GetOrderRequest, GetProductRequest, GetSagaRequest, GetWalletRequest,
+    IssueCouponRequest, ListOrdersRequest, ListParkedEventsRequest, ListProductsRequest,
+    ListSagasRequest, MarkDeliveredRequest, MarkShippedRequest, PayOrderRequest, PlaceOrderRequest,
+    RetrySagaRequest, SagaState, TopUpPointsRequest, admin_service_server::AdminService,
+    shop_service_server::ShopService,
 };
 use tonic::{Code, Status, metadata::MetadataMap};
-use tower_http::trace::TraceLayer;
 
 use super::{
     error::{ApiError, plain},
     json::{MAX_BODY, ProtoJson, respond},
+    telemetry,
 };
 use crate::{api::Gateway, readiness::Readiness};
 
@@ -51,7 +52,9 @@ pub fn router(gateway: Gateway, readiness: Readiness) -> Router {
         .route("/v1/admin/orders/{id}/ship", post(mark_shipped))
         .route("/v1/admin/orders/{id}/deliver", post(mark_delivered))
         .route("/v1/admin/sagas", get(list_sagas))
+        .route("/v1/admin/sagas/{id}", get(get_saga))
         .route("/v1/admin/sagas/{id}/retry", post(retry_saga))
+        .route("/v1/admin/parked-events", get(list_parked_events))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(|| async {
@@ -64,7 +67,8 @@ pub fn router(gateway: Gateway, readiness: Readiness) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(DetachLayer)
-        .layer(TraceLayer::new_for_http())
+        .layer(telemetry::spans())
+        .layer(axum::middleware::from_fn(telemetry::record))
         .with_state(AppState { gateway, readiness })
 }
 
@@ -97,6 +101,7 @@ struct PageQuery {
     page_size: i32,
     page_token: String,
     state: String,
+    include_resolved: bool,
 }
 
 /// Query parameters of list calls; a malformed one is a 400 in the pinned error body.
@@ -362,6 +367,34 @@ async fn retry_saga(
     let message = RetrySagaRequest { saga_id: id };
     unary(headers, message, StatusCode::OK, |r| async move {
         AdminService::retry_saga(&s.gateway, r).await
+    })
+    .await
+}
+
+async fn get_saga(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let message = GetSagaRequest { saga_id: id };
+    unary(headers, message, StatusCode::OK, |r| async move {
+        AdminService::get_saga(&s.gateway, r).await
+    })
+    .await
+}
+
+async fn list_parked_events(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Page(q): Page,
+) -> Response {
+    let message = ListParkedEventsRequest {
+        include_resolved: q.include_resolved,
+        page_size: q.page_size,
+        page_token: q.page_token,
+    };
+    unary(headers, message, StatusCode::OK, |r| async move {
+        AdminService::list_parked_events(&s.gateway, r).await
     })
     .await
 }

@@ -1,5 +1,10 @@
 //! The saga log in the gateway's database: every transition of a saga is one
-//! transaction that updates its row (and renews its lease) and appends a step record.
+//! transaction that updates its row (and renews its lease) and appends step records.
+//!
+//! Leases have an owner and an epoch. Whoever drives a saga claimed it (the request
+//! that created it, recovery, an operator's retry), which took the next epoch, and
+//! every write of the saga is conditional on that epoch: a driver that lost its lease
+//! (paused past it, partitioned, slow) finds its next write refused and stops.
 
 use std::time::Duration;
 
@@ -7,10 +12,36 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row, postgres::PgRow};
 use uuid::Uuid;
 
-use super::model::{Entry, Kind, Outcome, Phase, Saga, State, Step};
+use super::model::{Entry, Fate, Kind, Logged, Phase, Saga, Seen, State, Step};
 
 /// How long a running saga is owned by whoever runs it; after that recovery may take it.
 pub const LEASE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Another driver claimed the saga since this one's last write.
+    #[error("the saga's lease was taken over by another driver")]
+    LeaseLost,
+    #[error("saga log: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Open sagas, for the gauges operators watch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Backlog {
+    pub open: i64,
+    pub stuck: i64,
+    pub oldest_open_age_seconds: f64,
+}
+
+/// One record of a saga's log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepRecord {
+    pub step: String,
+    pub phase: String,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
 
 #[derive(Clone)]
 pub struct SagaLog {
@@ -23,22 +54,26 @@ pub struct SagaRecord {
     pub saga: Saga,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When recovery may take it next (meaningful while it is unfinished).
+    pub lease_until: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, order_id, user_id, kind, state, step, phase, outcome, amount, coupon_id, payment_id, \
-     discount_amount, paid_amount, target_saga_id, reason, attempts, last_error, created_at, updated_at";
+     discount_amount, paid_amount, target_saga_id, reason, attempts, last_error, epoch, created_at, updated_at, \
+     lease_until";
 
 impl SagaLog {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
 
-    /// Writes a new saga (and its first step record) before any of its steps runs.
-    pub async fn create(&self, saga: &Saga) -> sqlx::Result<()> {
+    /// Writes a new saga (and its first step record) before any of its steps runs,
+    /// leased to `owner` at the saga's epoch.
+    pub async fn create(&self, saga: &Saga, owner: Uuid) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO sagas (id, order_id, user_id, kind, state, step, phase, coupon_id, target_saga_id, reason, \
-             lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + $11)",
+             lease_until, owner, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + $11, $12, $13)",
         )
         .bind(saga.id)
         .bind(saga.order_id)
@@ -51,6 +86,8 @@ impl SagaLog {
         .bind(saga.target_saga_id)
         .bind(&saga.reason)
         .bind(LEASE)
+        .bind(owner)
+        .bind(saga.epoch)
         .execute(&mut *tx)
         .await?;
         append(
@@ -65,59 +102,63 @@ impl SagaLog {
     }
 
     /// Saves the saga as it is now and appends `entries` to its log, in one
-    /// transaction; renews the lease.
-    pub async fn record(&self, saga: &Saga, entries: &[Entry]) -> sqlx::Result<()> {
+    /// transaction, if this driver still holds its lease; the lease then runs
+    /// `lease` from now (the normal lease, or a backoff before recovery retries).
+    pub async fn record(
+        &self,
+        saga: &Saga,
+        entries: &[Entry],
+        lease: Duration,
+    ) -> Result<(), LogError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE sagas SET state = $2, step = $3, phase = $4, outcome = $5, amount = $6, payment_id = $7, \
-             discount_amount = $8, paid_amount = $9, last_error = $10, attempts = $11, \
-             lease_until = now() + $12, updated_at = now() WHERE id = $1",
+        let updated = sqlx::query(
+            "UPDATE sagas SET state = $3, step = $4, phase = $5, outcome = $6, amount = $7, payment_id = $8, \
+             discount_amount = $9, paid_amount = $10, last_error = $11, \
+             lease_until = now() + $12, updated_at = now() WHERE id = $1 AND epoch = $2",
         )
         .bind(saga.id)
+        .bind(saga.epoch)
         .bind(saga.state.as_str())
         .bind(saga.step.as_str())
         .bind(saga.phase.as_str())
-        .bind(saga.outcome.map(Outcome::as_str))
+        .bind(saga.fate.map(Fate::as_str))
         .bind(saga.amount)
         .bind(saga.payment_id)
         .bind(saga.discount_amount)
         .bind(saga.paid_amount)
         .bind(&saga.last_error)
-        .bind(saga.attempts)
-        .bind(LEASE)
+        .bind(shop_common::db::interval(lease))
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(LogError::LeaseLost);
+        }
         for entry in entries {
             append(&mut tx, saga.id, &entry.label, entry.phase, &entry.detail).await?;
         }
-        tx.commit().await
-    }
-
-    /// Lets recovery take the saga at once (used when a request gives up on it).
-    pub async fn release_lease(&self, saga_id: Uuid) -> sqlx::Result<()> {
-        sqlx::query("UPDATE sagas SET lease_until = now() WHERE id = $1")
-            .bind(saga_id)
-            .execute(&self.pool)
-            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Claims up to `limit` unfinished sagas whose lease ran out, safely with several
-    /// gateway instances: each is taken by one claimer, which counts an attempt.
-    pub async fn claim_expired(&self, limit: i64) -> sqlx::Result<Vec<Saga>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE sagas SET lease_until = now() + $2, attempts = attempts + 1, updated_at = now() \
-             WHERE id IN (SELECT id FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING') AND lease_until < now() \
-                          ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED) \
+    /// Claims the unfinished saga whose lease ran out longest ago, if any: it is
+    /// leased to `owner` at the next epoch (so the previous driver's writes fail from
+    /// now on), and the claim counts as an attempt. Safe with several instances.
+    pub async fn claim_next(&self, owner: Uuid) -> sqlx::Result<Option<Saga>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE sagas SET owner = $1, epoch = epoch + 1, attempts = attempts + 1, \
+               lease_until = now() + $2, updated_at = now() \
+             WHERE id = (SELECT id FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING') AND lease_until < now() \
+                         ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) \
              RETURNING {COLUMNS}"
         )))
-        .bind(limit)
+        .bind(owner)
         .bind(LEASE)
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        rows.iter()
+        row.as_ref()
             .map(|row| from_row(row).map(|r| r.saga))
-            .collect()
+            .transpose()
     }
 
     pub async fn get(&self, saga_id: Uuid) -> sqlx::Result<Option<SagaRecord>> {
@@ -154,7 +195,8 @@ impl SagaLog {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE sagas SET state = CASE WHEN outcome IS NULL THEN 'RUNNING' ELSE 'COMPENSATING' END, \
-             attempts = 0, lease_until = now(), updated_at = now() WHERE id = $1 AND state = 'STUCK'",
+             attempts = 0, epoch = epoch + 1, lease_until = now(), updated_at = now() \
+             WHERE id = $1 AND state = 'STUCK'",
         )
         .bind(saga_id)
         .execute(&mut *tx)
@@ -172,6 +214,33 @@ impl SagaLog {
         sqlx::query_scalar("SELECT count(*) FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING')")
             .fetch_one(&self.pool)
             .await
+    }
+
+    /// Open and STUCK sagas, and the age of the oldest open one.
+    pub async fn backlog(&self) -> sqlx::Result<Backlog> {
+        let (open, stuck, oldest): (i64, i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE state IN ('RUNNING', 'COMPENSATING')), \
+                    count(*) FILTER (WHERE state = 'STUCK'), \
+                    extract(epoch FROM now() - min(created_at) FILTER (WHERE state IN ('RUNNING', 'COMPENSATING')))::float8 \
+             FROM sagas WHERE state IN ('RUNNING', 'COMPENSATING', 'STUCK')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Backlog {
+            open,
+            stuck,
+            oldest_open_age_seconds: oldest.unwrap_or(0.0),
+        })
+    }
+
+    /// The saga's log records, oldest first.
+    pub async fn steps(&self, saga_id: Uuid) -> sqlx::Result<Vec<StepRecord>> {
+        sqlx::query_as(
+            "SELECT step, phase, detail, at FROM saga_steps WHERE saga_id = $1 ORDER BY seq",
+        )
+        .bind(saga_id)
+        .fetch_all(&self.pool)
+        .await
     }
 }
 
@@ -201,19 +270,22 @@ fn from_row(row: &PgRow) -> sqlx::Result<SagaRecord> {
     let state = text("state")?;
     let step = text("step")?;
     let phase = text("phase")?;
-    let outcome: Option<String> = row.try_get("outcome")?;
+    let fate: Option<String> = row.try_get("outcome")?;
+    let state = State::parse(&state).ok_or_else(|| bad("state", state.clone()))?;
+    let step = Step::parse(&step).ok_or_else(|| bad("step", step.clone()))?;
+    let phase = Phase::parse(&phase).ok_or_else(|| bad("phase", phase.clone()))?;
     Ok(SagaRecord {
         saga: Saga {
             id: row.try_get("id")?,
             order_id: row.try_get("order_id")?,
             user_id: row.try_get("user_id")?,
             kind: Kind::parse(&kind).ok_or_else(|| bad("kind", kind.clone()))?,
-            state: State::parse(&state).ok_or_else(|| bad("state", state.clone()))?,
-            step: Step::parse(&step).ok_or_else(|| bad("step", step.clone()))?,
-            phase: Phase::parse(&phase).ok_or_else(|| bad("phase", phase.clone()))?,
-            outcome: match outcome {
+            state,
+            step,
+            phase,
+            fate: match fate {
                 None => None,
-                Some(o) => Some(Outcome::parse(&o).ok_or_else(|| bad("outcome", o.clone()))?),
+                Some(f) => Some(Fate::parse(&f).ok_or_else(|| bad("outcome", f.clone()))?),
             },
             amount: row.try_get("amount")?,
             coupon_id: row.try_get("coupon_id")?,
@@ -224,9 +296,13 @@ fn from_row(row: &PgRow) -> sqlx::Result<SagaRecord> {
             reason: row.try_get("reason")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
+            epoch: row.try_get("epoch")?,
+            logged: Logged { state, step, phase },
             unsaved: Vec::new(),
+            seen: Seen::default(),
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        lease_until: row.try_get("lease_until")?,
     })
 }

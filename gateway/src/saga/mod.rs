@@ -1,11 +1,12 @@
 //! The checkout sagas the gateway orchestrates, and their durable log.
 //!
-//! - [`model`]: saga, steps and states as plain data.
-//! - [`log`]: the saga log in the gateway database (written before and after each step).
-//! - [`engine`]: running steps with logging, deadlines and retries.
-//! - [`pay`]: the pay saga and its compensation.
-//! - [`cancel`]: cancelling a paid, unshipped order.
-//! - [`recovery`]: resuming abandoned sagas.
+//! - [`model`]: saga, steps, states and the step tables, as plain data.
+//! - [`engine`]: the one loop that drives a saga over its table (and the rule for
+//!   refused and unknown outcomes), writing every step to the log.
+//! - [`pay`]: the pay saga's calls and their undo.
+//! - [`cancel`]: the calls that cancel a paid, unshipped order.
+//! - [`log`]: the saga log in the gateway database, with fenced leases.
+//! - [`recovery`]: claiming and resuming abandoned sagas.
 
 pub mod cancel;
 pub mod engine;

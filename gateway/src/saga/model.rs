@@ -1,5 +1,10 @@
 //! The saga as data: its kind, state, steps and what it has learned so far. No I/O.
 
+use shop_proto::{
+    common::{Delivery, Payment},
+    order,
+};
+use tonic::Status;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +46,12 @@ pub enum Phase {
 
 /// What a compensated PAY saga leaves the order as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Fate {
     /// Back to PENDING_PAYMENT with last_error: the user may pay again.
     Abort,
     /// The delivery hold is gone before the charge: EXPIRED.
     Expire,
-    /// Charged, then a later step failed for good: refunded, FAILED.
+    /// Charged, then the delivery could not be made for good: refunded, FAILED.
     Fail,
 }
 
@@ -61,6 +66,14 @@ pub struct Entry {
     pub detail: String,
 }
 
+/// Where the saga stood when it was last written to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logged {
+    pub state: State,
+    pub step: Step,
+    pub phase: Phase,
+}
+
 #[derive(Debug, Clone)]
 pub struct Saga {
     pub id: Uuid,
@@ -70,7 +83,7 @@ pub struct Saga {
     pub state: State,
     pub step: Step,
     pub phase: Phase,
-    pub outcome: Option<Outcome>,
+    pub fate: Option<Fate>,
     pub amount: i64,
     pub coupon_id: Option<Uuid>,
     pub payment_id: Option<Uuid>,
@@ -80,27 +93,34 @@ pub struct Saga {
     pub reason: String,
     pub attempts: i32,
     pub last_error: String,
+    /// The lease this driver holds: every write of the saga is conditional on it.
+    pub epoch: i64,
+    /// What the log says, as of this driver's last write (what a caller may be told).
+    pub logged: Logged,
     /// Step records waiting to be written with the next save.
     pub unsaved: Vec<Entry>,
+    /// What the saga learned on the way, to answer its caller without more calls.
+    pub seen: Seen,
+}
+
+/// The latest answers of the services, kept in memory only.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub order: Option<order::Order>,
+    pub payment: Option<Payment>,
+    pub delivery: Option<Delivery>,
+    /// When compensated: what the caller is told.
+    pub answer: Option<Status>,
 }
 
 impl Saga {
     pub fn pay(order_id: Uuid, user_id: Uuid, coupon_id: Option<Uuid>) -> Self {
-        Self::new(
-            Kind::Pay,
-            Step::Lock,
-            order_id,
-            user_id,
-            coupon_id,
-            None,
-            String::new(),
-        )
+        Self::new(Kind::Pay, order_id, user_id, coupon_id, None, String::new())
     }
 
     pub fn cancel(order_id: Uuid, user_id: Uuid, pay_saga_id: Uuid, reason: String) -> Self {
         Self::new(
             Kind::Cancel,
-            Step::CancelDelivery,
             order_id,
             user_id,
             None,
@@ -111,13 +131,13 @@ impl Saga {
 
     fn new(
         kind: Kind,
-        step: Step,
         order_id: Uuid,
         user_id: Uuid,
         coupon_id: Option<Uuid>,
         target_saga_id: Option<Uuid>,
         reason: String,
     ) -> Self {
+        let step = kind.steps()[0].step;
         Self {
             id: Uuid::now_v7(),
             order_id,
@@ -126,7 +146,7 @@ impl Saga {
             state: State::Running,
             step,
             phase: Phase::Started,
-            outcome: None,
+            fate: None,
             amount: 0,
             coupon_id,
             payment_id: None,
@@ -136,18 +156,27 @@ impl Saga {
             reason,
             attempts: 0,
             last_error: String::new(),
+            epoch: 1,
+            logged: Logged {
+                state: State::Running,
+                step,
+                phase: Phase::Started,
+            },
             unsaved: Vec::new(),
+            seen: Seen::default(),
         }
     }
 
-    /// Past the point of no return: from here the saga only goes forward.
+    /// Past the point of no return, as this driver knows it: from here the saga only
+    /// goes forward.
     pub fn past_pivot(&self) -> bool {
-        match self.kind {
-            Kind::Pay => {
-                self.step > Step::Charge || (self.step == Step::Charge && self.phase == Phase::Done)
-            }
-            Kind::Cancel => self.step > Step::CancelDelivery || self.phase == Phase::Done,
-        }
+        self.kind.past_pivot(self.step, self.phase)
+    }
+
+    /// Past the point of no return as the log says: what recovery will see, and so
+    /// the only ground for telling a caller that the payment goes through.
+    pub fn logged_past_pivot(&self) -> bool {
+        self.kind.past_pivot(self.logged.step, self.logged.phase)
     }
 
     /// Whether the forward step `step` may have run (started or done).
@@ -155,13 +184,156 @@ impl Saga {
         self.step >= step
     }
 
+    /// Whether `step` still has to run: it is ahead, or it was started and not seen
+    /// to finish (it runs again; every call is idempotent).
+    pub fn pending(&self, step: Step) -> bool {
+        step > self.step || (step == self.step && self.phase == Phase::Started)
+    }
+
     pub fn is_finished(&self) -> bool {
-        matches!(
-            self.state,
-            State::Completed | State::Compensated | State::Stuck
-        )
+        self.state.is_final()
     }
 }
+
+impl Step {
+    /// The service its forward call goes to.
+    pub fn service(self) -> &'static str {
+        match self {
+            Step::Lock | Step::Reserve | Step::Finish | Step::Restock | Step::CancelOrder => {
+                "order-svc"
+            }
+            Step::KeepHold | Step::Deliver | Step::CancelDelivery => "delivery-svc",
+            Step::Charge | Step::Refund => "payment-svc",
+        }
+    }
+}
+
+impl State {
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Completed | State::Compensated | State::Stuck)
+    }
+}
+
+impl Kind {
+    /// Its steps, in order (the table the engine drives).
+    pub fn steps(self) -> &'static [StepSpec] {
+        match self {
+            Kind::Pay => &PAY,
+            Kind::Cancel => &CANCEL,
+        }
+    }
+
+    fn past_pivot(self, step: Step, phase: Phase) -> bool {
+        let Some(pivot) = self.steps().iter().find(|s| s.pivot) else {
+            return false;
+        };
+        step > pivot.step || (step == pivot.step && phase == Phase::Done)
+    }
+}
+
+/// How a forward step is undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// By its compensating call.
+    By,
+    /// It changes nothing that needs undoing (keeping the hold alive).
+    Nothing,
+    /// It cannot be undone: once it may have run, the saga can only go on.
+    Impossible,
+}
+
+/// What a definite refusal of a forward step means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRefusal {
+    /// Nothing was done: the saga ends, and the refusal is the caller's answer.
+    End,
+    /// Undo what was done and leave the order as the fate says.
+    Compensate(Fate),
+    /// Past the pivot and refused for good: an operator must look.
+    Stuck,
+}
+
+/// One row of a saga's step table.
+#[derive(Debug, Clone, Copy)]
+pub struct StepSpec {
+    pub step: Step,
+    /// The point of no return (its DONE).
+    pub pivot: bool,
+    pub undo: Undo,
+    pub refused: OnRefusal,
+}
+
+/// The pay saga (DESIGN.md). Before the pivot a refusal compensates in reverse; an
+/// unknown outcome is compensated too (fences make an undo of what did not happen
+/// safe); after the pivot an unknown outcome means "later", never "fail".
+pub const PAY: [StepSpec; 6] = [
+    StepSpec {
+        step: Step::Lock,
+        pivot: false,
+        undo: Undo::By,
+        refused: OnRefusal::End,
+    },
+    StepSpec {
+        step: Step::KeepHold,
+        pivot: false,
+        undo: Undo::Nothing,
+        refused: OnRefusal::Compensate(Fate::Expire),
+    },
+    StepSpec {
+        step: Step::Reserve,
+        pivot: false,
+        undo: Undo::By,
+        refused: OnRefusal::Compensate(Fate::Abort),
+    },
+    StepSpec {
+        step: Step::Charge,
+        pivot: true,
+        undo: Undo::By,
+        refused: OnRefusal::Compensate(Fate::Abort),
+    },
+    StepSpec {
+        step: Step::Deliver,
+        pivot: false,
+        undo: Undo::By,
+        refused: OnRefusal::Compensate(Fate::Fail),
+    },
+    StepSpec {
+        step: Step::Finish,
+        pivot: false,
+        undo: Undo::Impossible,
+        refused: OnRefusal::Stuck,
+    },
+];
+
+/// Cancelling a paid order that has not shipped. Its pivot, cancelling the delivery,
+/// is also its first step: refused (shipped) means nothing changed; unknown means it
+/// may have been cancelled, so the saga waits until it knows.
+pub const CANCEL: [StepSpec; 4] = [
+    StepSpec {
+        step: Step::CancelDelivery,
+        pivot: true,
+        undo: Undo::Impossible,
+        refused: OnRefusal::End,
+    },
+    StepSpec {
+        step: Step::Refund,
+        pivot: false,
+        undo: Undo::Impossible,
+        refused: OnRefusal::Stuck,
+    },
+    StepSpec {
+        step: Step::Restock,
+        pivot: false,
+        undo: Undo::Impossible,
+        refused: OnRefusal::Stuck,
+    },
+    StepSpec {
+        step: Step::CancelOrder,
+        pivot: false,
+        undo: Undo::Impossible,
+        refused: OnRefusal::Stuck,
+    },
+];
 
 macro_rules! text_enum {
     ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
@@ -197,7 +369,7 @@ text_enum!(Step {
     CancelOrder => "CANCEL_ORDER",
 });
 text_enum!(Phase { Started => "STARTED", Done => "DONE" });
-text_enum!(Outcome { Abort => "ABORT", Expire => "EXPIRE", Fail => "FAIL" });
+text_enum!(Fate { Abort => "ABORT", Expire => "EXPIRE", Fail => "FAIL" });
 
 #[cfg(test)]
 mod tests {
@@ -216,6 +388,28 @@ mod tests {
         saga.step = Step::Deliver;
         saga.phase = Phase::Started;
         assert!(saga.past_pivot());
+        assert!(
+            !saga.logged_past_pivot(),
+            "what was not written is not what a caller may be told"
+        );
+    }
+
+    #[test]
+    fn the_cancel_saga_is_past_its_pivot_once_the_delivery_is_cancelled() {
+        let mut saga = Saga::cancel(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), "x".into());
+        assert_eq!(saga.step, Step::CancelDelivery);
+        assert!(!saga.past_pivot());
+        saga.phase = Phase::Done;
+        assert!(saga.past_pivot());
+    }
+
+    #[test]
+    fn every_table_has_one_pivot_and_steps_in_order() {
+        for kind in [Kind::Pay, Kind::Cancel] {
+            let steps = kind.steps();
+            assert_eq!(steps.iter().filter(|s| s.pivot).count(), 1, "{kind:?}");
+            assert!(steps.windows(2).all(|w| w[0].step < w[1].step), "{kind:?}");
+        }
     }
 
     #[test]
@@ -224,6 +418,6 @@ mod tests {
             assert_eq!(Step::parse(step.as_str()), Some(step));
         }
         assert_eq!(State::parse("STUCK"), Some(State::Stuck));
-        assert_eq!(Outcome::parse("nope"), None);
+        assert_eq!(Fate::parse("nope"), None);
     }
 }

@@ -1,337 +1,201 @@
-//! The pay saga (DESIGN.md): lock the order, keep the delivery hold, reserve stock,
-//! charge (the pivot), create the delivery, mark paid. Before the pivot a failure
-//! compensates in reverse; after it the saga only goes forward.
+//! The pay saga's calls (DESIGN.md): lock the order, keep the delivery hold, reserve
+//! stock, charge (the pivot), create the delivery, mark paid; and the undo of each.
+//! What an outcome means is the step table's and the engine's business, not this
+//! file's: here each step makes its call and keeps what it learned.
 
-use shop_common::status;
-use shop_proto::{
-    common::ErrorReason,
-    delivery::{ConfirmDeliveryRequest, ExtendHoldRequest},
-    order::{
-        AbortPaymentRequest, BeginPaymentRequest, ExpireOrderRequest, MarkFailedRequest,
-        MarkPaidRequest, ReleaseStockRequest, ReserveStockRequest,
-    },
-    payment::{ChargeRequest, RefundRequest},
-};
-use tonic::{Code, Status};
-use tracing::Instrument;
+use chrono::Utc;
 use uuid::Uuid;
 
 use super::{
-    engine::{Engine, Halt, STEP_ATTEMPTS, step_span},
-    model::{Outcome, Saga, State, Step},
+    engine::{Engine, step_span},
+    model::{Fate, Saga, Step},
 };
-use crate::clients::{self, Deadline, is_ambiguous};
+use crate::clients::{Deadline, Outcome, order::PaidWith, payment::ChargeOf};
+use tracing::Instrument;
 
-/// Tells recovery's user-facing reason for an interrupted payment.
+/// Recovery's user-facing reason for a payment it undid because nobody was left to
+/// finish it before the pivot.
 pub const INTERRUPTED: &str = "payment was interrupted; nothing was charged, please try again";
 
-/// Forward failure of one step, classified.
-enum Failure {
-    /// Undo what was done and leave the order as `Outcome` says.
-    Compensate(Outcome, Status),
-    /// Nothing to undo (refused before any change).
-    Refused(Status),
-    /// Past the pivot and not finished: recovery goes on.
-    Later(Status),
-    /// Past the pivot and refused for good: an operator must look.
-    Stuck(Status),
+/// Runs forward step `step` of a PAY saga; the `String` is the detail of its DONE
+/// record. `retrying`: the step ran before without being seen to finish.
+pub(super) async fn forward(
+    engine: &Engine,
+    saga: &mut Saga,
+    step: Step,
+    deadline: Deadline,
+    retrying: bool,
+) -> Outcome<String> {
+    let clients = &engine.clients;
+    let (order_id, saga_id) = (saga.order_id, saga.id);
+    let span = step_span(step.as_str());
+    async {
+        match step {
+            Step::Lock => clients
+                .order
+                .begin_payment(order_id, saga_id, deadline)
+                .await
+                .map(|order| {
+                    saga.amount = order.total_amount;
+                    saga.seen.order = Some(order);
+                    format!("amount={}", saga.amount)
+                }),
+            Step::KeepHold => keep_hold(engine, order_id, deadline).await,
+            Step::Reserve => clients
+                .order
+                .reserve_stock(order_id, saga_id, deadline)
+                .await
+                .map(|()| String::new()),
+            Step::Charge => {
+                let charge = ChargeOf {
+                    order_id,
+                    saga_id,
+                    user_id: saga.user_id,
+                    amount: saga.amount,
+                    coupon_id: saga.coupon_id,
+                };
+                clients
+                    .payment
+                    .charge(charge, deadline)
+                    .await
+                    .map(|payment| {
+                        saga.payment_id = Uuid::try_parse(&payment.id).ok();
+                        saga.discount_amount = payment.discount_amount;
+                        saga.paid_amount = payment.paid_amount;
+                        let detail = format!("payment_id={}", payment.id);
+                        saga.seen.payment = Some(payment);
+                        detail
+                    })
+            }
+            Step::Deliver => deliver(engine, saga, deadline, retrying).await,
+            Step::Finish => {
+                let Some(payment_id) = saga.payment_id else {
+                    return Outcome::Unknown(tonic::Status::internal(
+                        "the saga log has no payment id for a finished charge",
+                    ));
+                };
+                let paid = PaidWith {
+                    payment_id,
+                    discount_amount: saga.discount_amount,
+                    paid_amount: saga.paid_amount,
+                };
+                clients
+                    .order
+                    .mark_paid(order_id, saga_id, paid, deadline)
+                    .await
+                    .map(|order| {
+                        saga.seen.order = Some(order);
+                        String::new()
+                    })
+            }
+            other => Outcome::Unknown(tonic::Status::internal(format!(
+                "{} is not a step of the pay saga",
+                other.as_str()
+            ))),
+        }
+    }
+    .instrument(span)
+    .await
 }
 
-impl Engine {
-    /// Drives a PAY saga from wherever it is to its end, as far as `deadline` allows.
-    pub async fn pay(&self, saga: &mut Saga, deadline: Deadline) -> Result<(), Halt> {
-        let span = tracing::info_span!("pay_saga", saga_id = %saga.id, order_id = %saga.order_id, request_id = %deadline.request_id());
-        async {
-            if saga.state == State::Compensating {
-                return self.compensate_pay(saga).await;
-            }
-            match self.pay_forward(saga, deadline).await {
-                Ok(()) => self.finish(saga, State::Completed, "").await,
-                Err(Failure::Refused(cause)) => {
-                    self.finish(saga, State::Compensated, cause.message())
-                        .await?;
-                    Err(Halt::Ended(cause))
-                }
-                Err(Failure::Compensate(outcome, cause)) => {
-                    saga.outcome = Some(outcome);
-                    saga.state = State::Compensating;
-                    saga.last_error = cause.message().to_owned();
-                    match self.compensate_pay(saga).await {
-                        Ok(()) => Err(Halt::Ended(cause)),
-                        // Recovery finishes the undo; the caller learns the first cause.
-                        Err(Halt::Later(_)) => Err(self.defer(saga, cause).await),
-                        Err(ended) => Err(ended),
-                    }
-                }
-                Err(Failure::Later(cause)) => Err(self.defer(saga, cause).await),
-                Err(Failure::Stuck(cause)) => {
-                    self.finish(saga, State::Stuck, cause.message()).await?;
-                    Err(Halt::Later(cause))
-                }
-            }
-        }
-        .instrument(span)
+/// The hold must outlive the saga, recovery included.
+async fn keep_hold(engine: &Engine, order_id: Uuid, deadline: Deadline) -> Outcome<String> {
+    let until = Utc::now() + engine.hold_for;
+    engine
+        .clients
+        .delivery
+        .extend_hold(order_id, until, deadline)
         .await
+        .map(|_| String::new())
+}
+
+/// Creates the delivery from the hold. A retry first extends the hold again, so a
+/// saga waiting out an outage does not lose the address meanwhile; a hold that is
+/// gone with no delivery is the same refusal ConfirmDelivery would give.
+async fn deliver(
+    engine: &Engine,
+    saga: &mut Saga,
+    deadline: Deadline,
+    retrying: bool,
+) -> Outcome<String> {
+    if retrying && let Outcome::Refused(refusal) = keep_hold(engine, saga.order_id, deadline).await
+    {
+        return Outcome::Refused(refusal);
     }
+    engine
+        .clients
+        .delivery
+        .confirm(saga.order_id, saga.id, saga.payment_id, deadline)
+        .await
+        .map(|delivery| {
+            let detail = format!("delivery_id={}", delivery.id);
+            saga.seen.delivery = Some(delivery);
+            detail
+        })
+}
 
-    async fn pay_forward(&self, saga: &mut Saga, deadline: Deadline) -> Result<(), Failure> {
-        let (order_id, saga_id) = (saga.order_id.to_string(), saga.id.to_string());
+/// The log label of the undo of `step`.
+pub(super) fn undo_label(step: Step, fate: Fate) -> &'static str {
+    match (step, fate) {
+        (Step::Deliver, _) => "UNDO_DELIVER",
+        (Step::Charge, _) => "UNDO_CHARGE",
+        (Step::Reserve, _) => "UNDO_RESERVE",
+        (Step::Lock, Fate::Abort) => "UNLOCK",
+        (Step::Lock, Fate::Expire) => "EXPIRE",
+        (Step::Lock, Fate::Fail) => "FAIL",
+        _ => "UNDO",
+    }
+}
 
-        if Self::pending(saga, Step::Lock) {
-            self.begin(saga, Step::Lock).await.map_err(later)?;
-            let request = BeginPaymentRequest {
-                order_id: order_id.clone(),
-                saga_id: saga_id.clone(),
-            };
-            let order = clients::retry(
-                deadline,
-                STEP_ATTEMPTS,
-                "order-svc",
-                call!(self.clients.order, begin_payment, request),
-            )
-            .instrument(step_span(Step::Lock.as_str()))
+/// Undoes `step` of a PAY saga (idempotent, fenced by the saga id). The lock's undo
+/// leaves the order as `fate` says.
+pub(super) async fn undo(
+    engine: &Engine,
+    saga: &mut Saga,
+    step: Step,
+    fate: Fate,
+    deadline: Deadline,
+) -> Outcome<()> {
+    let clients = &engine.clients;
+    let (order_id, saga_id) = (saga.order_id, saga.id);
+    let reason = saga.last_error.clone();
+    match (step, fate) {
+        // Cancels a delivery that slipped in behind a lost hold, and its tombstone
+        // refuses a ConfirmDelivery still on its way.
+        (Step::Deliver, _) => clients
+            .delivery
+            .cancel(order_id, saga_id, &reason, deadline)
             .await
-            .map_err(|s| {
-                if is_ambiguous(&s) {
-                    abort("order-svc")(s)
-                } else {
-                    Failure::Refused(public("order-svc", s))
-                }
-            })?;
-            saga.amount = order.total_amount;
-            self.done(saga, &format!("amount={}", saga.amount))
+            .map(|_| ()),
+        (Step::Charge, _) => clients
+            .payment
+            .refund(order_id, saga_id, &reason, deadline)
+            .await
+            .map(|_| ()),
+        (Step::Reserve, _) => {
+            clients
+                .order
+                .release_stock(order_id, saga_id, deadline)
                 .await
-                .map_err(later)?;
         }
-
-        if Self::pending(saga, Step::KeepHold) {
-            self.begin(saga, Step::KeepHold).await.map_err(later)?;
-            let until = chrono::Utc::now() + self.hold_for;
-            let request = ExtendHoldRequest {
-                order_id: order_id.clone(),
-                until: Some(shop_common::time::to_timestamp(until)),
-            };
-            clients::retry(
-                deadline,
-                STEP_ATTEMPTS,
-                "delivery-svc",
-                call!(self.clients.delivery, extend_hold, request),
-            )
-            .instrument(step_span(Step::KeepHold.as_str()))
+        (Step::Lock, Fate::Abort) => clients
+            .order
+            .abort_payment(order_id, saga_id, &reason, deadline)
             .await
-            .map_err(|s| {
-                if status::reason(&s).as_deref()
-                    == Some(ErrorReason::DeliveryHoldExpired.as_str_name())
-                {
-                    Failure::Compensate(Outcome::Expire, hold_expired_before_payment())
-                } else {
-                    abort("delivery-svc")(s)
-                }
-            })?;
-            self.done(saga, "").await.map_err(later)?;
-        }
-
-        if Self::pending(saga, Step::Reserve) {
-            self.begin(saga, Step::Reserve).await.map_err(later)?;
-            let request = ReserveStockRequest {
-                order_id: order_id.clone(),
-                saga_id: saga_id.clone(),
-            };
-            clients::retry(
-                deadline,
-                STEP_ATTEMPTS,
-                "order-svc",
-                call!(self.clients.order, reserve_stock, request),
-            )
-            .instrument(step_span(Step::Reserve.as_str()))
+            .map(|order| saga.seen.order = Some(order)),
+        (Step::Lock, Fate::Expire) => clients
+            .order
+            .expire_order(order_id, saga_id, deadline)
             .await
-            .map_err(abort("order-svc"))?;
-            self.done(saga, "").await.map_err(later)?;
-        }
-
-        if Self::pending(saga, Step::Charge) {
-            self.begin(saga, Step::Charge).await.map_err(later)?;
-            let request = ChargeRequest {
-                order_id: order_id.clone(),
-                saga_id: saga_id.clone(),
-                user_id: saga.user_id.to_string(),
-                amount: saga.amount,
-                coupon_id: saga.coupon_id.map(|c| c.to_string()).unwrap_or_default(),
-            };
-            let payment = clients::retry(
-                deadline,
-                STEP_ATTEMPTS,
-                "payment-svc",
-                call!(self.clients.payment, charge, request),
-            )
-            .instrument(step_span(Step::Charge.as_str()))
+            .map(|order| saga.seen.order = Some(order)),
+        (Step::Lock, Fate::Fail) => clients
+            .order
+            .mark_failed(order_id, saga_id, &reason, deadline)
             .await
-            .map_err(abort("payment-svc"))?;
-            saga.payment_id = Uuid::try_parse(&payment.id).ok();
-            saga.discount_amount = payment.discount_amount;
-            saga.paid_amount = payment.paid_amount;
-            self.done(saga, &format!("payment_id={}", payment.id))
-                .await
-                .map_err(later)?;
-        }
-
-        // Past the pivot: retry while the budget lasts, then leave it to recovery.
-        let forward_attempts = 20;
-        if Self::pending(saga, Step::Deliver) {
-            self.begin(saga, Step::Deliver).await.map_err(later)?;
-            let request = ConfirmDeliveryRequest {
-                order_id: order_id.clone(),
-                saga_id: saga_id.clone(),
-                payment_id: saga.payment_id.map(|p| p.to_string()).unwrap_or_default(),
-            };
-            clients::retry(
-                deadline,
-                forward_attempts,
-                "delivery-svc",
-                call!(self.clients.delivery, confirm_delivery, request),
-            )
-            .instrument(step_span(Step::Deliver.as_str()))
-            .await
-            .map_err(|s| {
-                if is_ambiguous(&s) {
-                    Failure::Later(public("delivery-svc", s))
-                } else {
-                    Failure::Compensate(Outcome::Fail, delivery_lost(&s))
-                }
-            })?;
-            self.done(saga, "").await.map_err(later)?;
-        }
-
-        if Self::pending(saga, Step::Finish) {
-            self.begin(saga, Step::Finish).await.map_err(later)?;
-            let request = MarkPaidRequest {
-                order_id,
-                saga_id,
-                payment_id: saga.payment_id.map(|p| p.to_string()).unwrap_or_default(),
-                discount_amount: saga.discount_amount,
-                paid_amount: saga.paid_amount,
-            };
-            clients::retry(
-                deadline,
-                forward_attempts,
-                "order-svc",
-                call!(self.clients.order, mark_paid, request),
-            )
-            .instrument(step_span(Step::Finish.as_str()))
-            .await
-            .map_err(|s| {
-                if is_ambiguous(&s) {
-                    Failure::Later(public("order-svc", s))
-                } else {
-                    Failure::Stuck(Status::internal(format!(
-                        "order refused MarkPaid after the charge: {}",
-                        s.message()
-                    )))
-                }
-            })?;
-            self.done(saga, "").await.map_err(later)?;
-        }
-        Ok(())
+            .map(|order| saga.seen.order = Some(order)),
+        (other, _) => Outcome::Unknown(tonic::Status::internal(format!(
+            "{} has no undo in the pay saga",
+            other.as_str()
+        ))),
     }
-
-    /// Undoes a PAY saga in reverse (every call idempotent and fenced by the saga id),
-    /// then leaves the order as its outcome says.
-    pub(crate) async fn compensate_pay(&self, saga: &mut Saga) -> Result<(), Halt> {
-        let (order_id, saga_id) = (saga.order_id.to_string(), saga.id.to_string());
-        let reason = saga.last_error.clone();
-        if saga.reached(Step::Charge) {
-            let request = RefundRequest {
-                order_id: order_id.clone(),
-                saga_id: saga_id.clone(),
-                reason: reason.clone(),
-            };
-            self.undo(
-                saga,
-                "UNDO_CHARGE",
-                call!(self.clients.payment, refund, request),
-            )
-            .await?;
-        }
-        if saga.reached(Step::Reserve) {
-            let request = ReleaseStockRequest {
-                order_id: order_id.clone(),
-                saga_id: saga_id.clone(),
-            };
-            self.undo(
-                saga,
-                "UNDO_RESERVE",
-                call!(self.clients.order, release_stock, request),
-            )
-            .await?;
-        }
-        match saga.outcome.unwrap_or(Outcome::Abort) {
-            Outcome::Abort => {
-                let request = AbortPaymentRequest {
-                    order_id,
-                    saga_id,
-                    reason,
-                };
-                self.undo(
-                    saga,
-                    "UNLOCK",
-                    call!(self.clients.order, abort_payment, request),
-                )
-                .await?;
-            }
-            Outcome::Expire => {
-                let request = ExpireOrderRequest { order_id, saga_id };
-                self.undo(
-                    saga,
-                    "EXPIRE",
-                    call!(self.clients.order, expire_order, request),
-                )
-                .await?;
-            }
-            Outcome::Fail => {
-                let request = MarkFailedRequest {
-                    order_id,
-                    saga_id,
-                    reason,
-                };
-                self.undo(
-                    saga,
-                    "FAIL",
-                    call!(self.clients.order, mark_failed, request),
-                )
-                .await?;
-            }
-        }
-        let detail = saga.last_error.clone();
-        self.finish(saga, State::Compensated, &detail).await
-    }
-}
-
-fn public(what: &str, status: Status) -> Status {
-    clients::public(what, status)
-}
-
-/// Any failure before the pivot: undo and return the order to PENDING_PAYMENT.
-fn abort(service: &'static str) -> impl Fn(Status) -> Failure {
-    move |status| Failure::Compensate(Outcome::Abort, public(service, status))
-}
-
-fn later(halt: Halt) -> Failure {
-    Failure::Later(halt.into_status())
-}
-
-fn hold_expired_before_payment() -> Status {
-    status::error(
-        Code::FailedPrecondition,
-        ErrorReason::DeliveryHoldExpired,
-        "the delivery details of this order expired before payment; nothing was charged, place the order again",
-    )
-}
-
-fn delivery_lost(cause: &Status) -> Status {
-    tracing::warn!(code = ?cause.code(), message = cause.message(), "delivery could not be created after the charge");
-    status::error(
-        Code::FailedPrecondition,
-        ErrorReason::DeliveryHoldExpired,
-        "the delivery details of this order were lost after payment; the points were refunded and the order failed",
-    )
 }

@@ -1,36 +1,55 @@
 //! The recovery worker every gateway instance runs: it claims unfinished sagas whose
-//! lease ran out (a crashed or abandoned run) and drives them to an end: forward past
-//! the pivot, backward before it. After too many attempts a saga is STUCK, with its
-//! reason, for an operator (AdminService.ListSagas / RetrySaga).
+//! lease (or backoff) ran out, one at a time, each claim taking the next epoch of the
+//! saga's lease, and drives them to an end: forward past the pivot, backward before
+//! it. Past the pivot there is no limit by count (the saga backs off and keeps going;
+//! its age shows in ListSagas and the metrics); an undo before the pivot that keeps
+//! failing ends STUCK with its reason, for an operator (ListSagas / RetrySaga).
 
 use std::time::Duration;
 
+use futures::future::join_all;
 use tracing::Instrument;
 
 use super::{
-    engine::{Engine, Halt},
-    model::{Kind, Outcome, Saga, State},
+    engine::{Engine, Halt, turn_back},
+    model::{Fate, Kind, Saga, State},
     pay::INTERRUPTED,
 };
 use crate::clients::{DEFAULT_BUDGET, Deadline};
 
-/// Claims per round.
-pub const BATCH: usize = 20;
-/// Recovery attempts before a saga is declared STUCK.
-pub const MAX_ATTEMPTS: i32 = 10;
+/// Sagas one round may take, at most.
+pub const BATCH: usize = 32;
+/// Sagas driven at once by one instance (each claimed on its own, just before it runs).
+pub const DRIVERS: usize = 4;
+/// Recovery attempts of an undo before the pivot before the saga is declared STUCK.
+pub const MAX_UNDO_ATTEMPTS: i32 = 10;
 /// How often an idle instance looks for abandoned sagas.
 pub const EVERY: Duration = Duration::from_secs(1);
 
 impl Engine {
     /// One recovery round: returns how many sagas it claimed.
     pub async fn recover_round(&self) -> anyhow::Result<usize> {
-        let claimed = self.log.claim_expired(BATCH as i64).await?;
-        let count = claimed.len();
-        for mut saga in claimed {
+        let drained = join_all((0..DRIVERS).map(|_| self.drain(BATCH / DRIVERS))).await;
+        let mut claimed = 0;
+        for result in drained {
+            claimed += result?;
+        }
+        Ok(claimed)
+    }
+
+    /// Claims and drives sagas one after another, at most `limit` of them.
+    async fn drain(&self, limit: usize) -> anyhow::Result<usize> {
+        let mut claimed = 0;
+        while claimed < limit {
+            let Some(mut saga) = self.log.claim_next(self.owner).await? else {
+                break;
+            };
+            claimed += 1;
+            metrics::counter!("shop_saga_recovery_claims_total").increment(1);
             let (id, order_id) = (saga.id, saga.order_id);
             match self.resume(&mut saga).await {
                 Ok(()) => {
-                    tracing::info!(saga_id = %id, %order_id, state = saga.state.as_str(), "saga recovered")
+                    tracing::info!(saga_id = %id, %order_id, state = saga.state.as_str(), "saga recovered");
                 }
                 Err(Halt::Ended(status)) => {
                     tracing::info!(saga_id = %id, %order_id, reason = status.message(), "saga ended on recovery");
@@ -38,38 +57,33 @@ impl Engine {
                 Err(Halt::Later(status)) => {
                     tracing::warn!(saga_id = %id, %order_id, attempts = saga.attempts, reason = status.message(), "saga still unfinished");
                 }
+                Err(Halt::LeaseLost) => {
+                    tracing::warn!(saga_id = %id, %order_id, "saga taken over by another driver");
+                }
             }
         }
-        Ok(count)
+        Ok(claimed)
     }
 
     /// Drives one claimed saga as far as it goes now.
     pub async fn resume(&self, saga: &mut Saga) -> Result<(), Halt> {
         let span = tracing::info_span!("recover_saga", saga_id = %saga.id, order_id = %saga.order_id, attempt = saga.attempts);
-        self.resume_inner(saga).instrument(span).await
-    }
-
-    async fn resume_inner(&self, saga: &mut Saga) -> Result<(), Halt> {
-        if saga.attempts > MAX_ATTEMPTS {
-            let detail = format!(
-                "gave up after {} recovery attempts: {}",
-                saga.attempts - 1,
-                saga.last_error
-            );
-            self.finish(saga, State::Stuck, &detail).await?;
-            return Ok(());
-        }
-        let deadline = Deadline::after(DEFAULT_BUDGET);
-        match saga.kind {
-            Kind::Cancel => self.cancel_paid(saga, deadline).await,
-            Kind::Pay if saga.state == State::Running && !saga.past_pivot() => {
-                // Before the pivot nobody waits for the outcome any more: undo it.
-                saga.outcome = Some(Outcome::Abort);
-                saga.state = State::Compensating;
-                INTERRUPTED.clone_into(&mut saga.last_error);
-                self.compensate_pay(saga).await
+        async {
+            if !saga.past_pivot() && saga.attempts > MAX_UNDO_ATTEMPTS {
+                let detail = format!(
+                    "gave up after {} recovery attempts before the pivot: {}",
+                    saga.attempts - 1,
+                    saga.last_error
+                );
+                return self.finish(saga, State::Stuck, &detail).await;
             }
-            Kind::Pay => self.pay(saga, deadline).await,
+            if saga.kind == Kind::Pay && saga.state == State::Running && !saga.past_pivot() {
+                // Before the pivot nobody waits for the outcome any more: undo it.
+                turn_back(saga, Fate::Abort, tonic::Status::aborted(INTERRUPTED));
+            }
+            self.drive(saga, Deadline::after(DEFAULT_BUDGET)).await
         }
+        .instrument(span)
+        .await
     }
 }

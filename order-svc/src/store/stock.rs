@@ -13,8 +13,25 @@ use crate::{
 };
 
 /// Whether the stock of every line is there now (lines of one product count together).
-/// A read: nothing is taken, so a later ReserveStock may still find it gone.
+/// A read: nothing is taken, so a later ReserveStock may still find it gone. Counted
+/// as `shop_stock_checks_total{outcome}` (available, out_of_stock).
 pub async fn check(pool: &PgPool, lines: &[LineRequest]) -> Result<(), Error> {
+    let result = check_now(pool, lines).await;
+    count("shop_stock_checks_total", &result, "available");
+    result
+}
+
+/// `name{outcome}`: `ok` on success, out_of_stock for that refusal, else failed.
+fn count<T>(name: &'static str, result: &Result<T, Error>, ok: &'static str) {
+    let outcome = match result {
+        Ok(_) => ok,
+        Err(Error::OutOfStock(_)) => "out_of_stock",
+        Err(_) => "failed",
+    };
+    metrics::counter!(name, "outcome" => outcome).increment(1);
+}
+
+async fn check_now(pool: &PgPool, lines: &[LineRequest]) -> Result<(), Error> {
     let mut wanted: BTreeMap<Uuid, i64> = BTreeMap::new();
     for line in lines {
         *wanted.entry(line.product_id).or_default() += i64::from(line.quantity);
@@ -39,7 +56,15 @@ pub async fn check(pool: &PgPool, lines: &[LineRequest]) -> Result<(), Error> {
 
 /// Takes the stock of every line of the order for `saga`, all or nothing.
 /// A repeat after success is a success; a reserve after the release is refused.
+/// Counted as `shop_stock_reservations_total{outcome}` (reserved, out_of_stock, failed).
+#[tracing::instrument(name = "reserve_stock", skip_all, fields(%order_id, saga_id = %saga))]
 pub async fn reserve(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
+    let result = reserve_once(pool, order_id, saga).await;
+    count("shop_stock_reservations_total", &result, "reserved");
+    result
+}
+
+async fn reserve_once(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     // FOR SHARE keeps the order's status fixed until we commit.
     let order: Option<(String, Option<Uuid>)> =
@@ -94,6 +119,7 @@ pub async fn reserve(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), Er
 
 /// Puts back what `reserve` took for `saga`, once. Returns whether this call did it.
 /// Before any reserve it leaves a RELEASED tombstone, which refuses a late reserve.
+#[tracing::instrument(name = "release_stock", skip_all, fields(%order_id, saga_id = %saga))]
 pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, Error> {
     let mut tx = pool.begin().await?;
     let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = $1")
@@ -135,6 +161,7 @@ pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, 
             .await?;
     }
     tx.commit().await?;
+    metrics::counter!("shop_stock_releases_total").increment(1);
     Ok(true)
 }
 

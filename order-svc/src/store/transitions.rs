@@ -26,6 +26,7 @@ struct LockedRow {
 }
 
 /// Applies `command` to the order and returns the order as it now is.
+#[tracing::instrument(name = "order_transition", skip_all, fields(%order_id))]
 pub async fn apply(pool: &PgPool, order_id: Uuid, command: &Command) -> Result<Order, Error> {
     let mut tx = pool.begin().await?;
     let locked: Option<LockedRow> = sqlx::query_as(concat!(

@@ -15,7 +15,26 @@ use crate::{
     error::Error,
 };
 
+/// Charges the order once for its saga; a repeat returns the first payment.
+/// Counted as `shop_payment_charges_total{outcome}` (charged, or the refusal) and
+/// `shop_payment_charged_points_total` (points taken from wallets).
+#[tracing::instrument(name = "charge", skip_all, fields(order_id = %cmd.order_id, saga_id = %cmd.saga_id))]
 pub async fn charge(pool: &PgPool, cmd: &ChargeCommand) -> Result<Payment, Error> {
+    let result = charge_once(pool, cmd).await;
+    if let Err(err) = &result {
+        let outcome = match err {
+            Error::InsufficientPoints { .. } => "insufficient_points",
+            Error::CouponInvalid { .. } => "coupon_invalid",
+            Error::SagaCompensated { .. } => "compensated",
+            Error::AlreadyCharged { .. } => "already_charged",
+            _ => "failed",
+        };
+        metrics::counter!("shop_payment_charges_total", "outcome" => outcome).increment(1);
+    }
+    result
+}
+
+async fn charge_once(pool: &PgPool, cmd: &ChargeCommand) -> Result<Payment, Error> {
     let mut tx = pool.begin().await?;
     let (fence, recorded) =
         fences::record(&mut tx, cmd.order_id, cmd.saga_id, Fence::Charge, None).await?;
@@ -87,6 +106,8 @@ pub async fn charge(pool: &PgPool, cmd: &ChargeCommand) -> Result<Payment, Error
         ledger::insert(&mut tx, &entry).await?;
     }
     tx.commit().await?;
+    metrics::counter!("shop_payment_charges_total", "outcome" => "charged").increment(1);
+    metrics::counter!("shop_payment_charged_points_total").increment(quote.due.max(0) as u64);
     tracing::info!(
         order_id = %cmd.order_id,
         saga_id = %cmd.saga_id,

@@ -14,6 +14,9 @@ use crate::{
     error::Error,
 };
 
+/// Counted as `shop_payment_refunds_total` and `shop_payment_refunded_points_total`
+/// when points actually go back.
+#[tracing::instrument(name = "refund", skip_all, fields(order_id = %cmd.order_id, saga_id = %cmd.saga_id))]
 pub async fn refund(pool: &PgPool, cmd: &RefundCommand) -> Result<RefundOutcome, Error> {
     let mut tx = pool.begin().await?;
     let (fence, recorded) = fences::record(
@@ -64,6 +67,9 @@ pub async fn refund(pool: &PgPool, cmd: &RefundCommand) -> Result<RefundOutcome,
         ledger::insert(&mut tx, &entry).await?;
     }
     tx.commit().await?;
+    metrics::counter!("shop_payment_refunds_total").increment(1);
+    metrics::counter!("shop_payment_refunded_points_total")
+        .increment(payment.paid_amount.max(0) as u64);
     tracing::info!(
         order_id = %cmd.order_id,
         saga_id = %cmd.saga_id,

@@ -13,6 +13,7 @@ mod flows;
 mod gateway_crash;
 mod grpc_input;
 mod operators;
+mod partial;
 mod rest;
 mod retries;
 mod smoke;
