@@ -15,13 +15,14 @@ pub struct RelayConfig {
 
 impl RelayConfig {
     /// `None` when `AMQP_URL` is unset or empty: the service runs without a broker.
+    /// Both variables are read (and checked) either way, so a deployment sets the same
+    /// names whether events are on or off.
     pub fn from_env(env: &dyn EnvSource) -> Result<Option<Self>, ConfigError> {
-        let Some(amqp_url) = amqp_url(env)? else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
+        let amqp_url = amqp_url(env)?;
+        let poll_every = config::duration(env, "RELAY_POLL_EVERY", Duration::from_millis(200))?;
+        Ok(amqp_url.map(|amqp_url| Self {
             amqp_url,
-            poll_every: config::duration(env, "RELAY_POLL_EVERY", Duration::from_millis(200))?,
+            poll_every,
         }))
     }
 

@@ -243,11 +243,17 @@ impl<O: Outbox> Relay<O> {
         }
         if !confirmed.is_empty() {
             self.outbox.mark_published(&confirmed).await?;
+            metrics::counter!("shop_events_published_total", "service" => self.service)
+                .increment(confirmed.len() as u64);
             tracing::debug!(
                 service = self.service,
                 published = confirmed.len(),
                 "events published"
             );
+        }
+        if failure.is_some() || refused > 0 {
+            metrics::counter!("shop_events_publish_failures_total", "service" => self.service)
+                .increment(1);
         }
         if let Some(err) = failure {
             return Err(err.context("publishing stopped; unconfirmed events will be sent again"));

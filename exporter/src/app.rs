@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, db};
+use shop_common::{CancellationToken, app::Service, db, metrics};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -15,6 +15,7 @@ use crate::{
 
 pub struct App {
     listener: TcpListener,
+    metrics: metrics::Endpoint,
     pool: PgPool,
     config: Config,
 }
@@ -35,8 +36,12 @@ impl App {
             );
         }
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let metrics = metrics::Endpoint::bind(config.metrics_addr)
+            .await?
+            .on_scrape(db::pool_gauges(pool.clone()));
         Ok(Self {
             listener,
+            metrics,
             pool,
             config,
         })
@@ -44,6 +49,13 @@ impl App {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The `/metrics` address actually bound.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.metrics_addr)
     }
 }
 
@@ -55,6 +67,7 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let consumer = Consumer {
             pool: self.pool.clone(),
             amqp_url: self.config.amqp_url.clone(),
@@ -66,6 +79,7 @@ impl Service for App {
             shop_common::grpc::serve(self.listener, Routes::default(), &[], shutdown.clone()).await;
         shutdown.cancel();
         let _ = consumer.await;
+        metrics::stopped(metrics).await;
         served
     }
 }

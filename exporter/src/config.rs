@@ -8,6 +8,8 @@ use shop_common::config::{self, ConfigError, EnvSource};
 pub struct Config {
     /// Health (gRPC) address (`LISTEN_ADDR`, default 127.0.0.1:50054).
     pub listen_addr: SocketAddr,
+    /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9554).
+    pub metrics_addr: SocketAddr,
     /// The exporter's own database.
     pub database_url: String,
     /// The broker (`AMQP_URL`, required: the exporter is nothing without it).
@@ -22,6 +24,7 @@ impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
         Ok(Self {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50054")?,
+            metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9554")?,
             database_url: config::required(env, "DATABASE_URL")?,
             amqp_url: shop_events::config::amqp_url(env)?
                 .ok_or(ConfigError::Missing("AMQP_URL"))?,
@@ -35,6 +38,7 @@ impl Config {
     pub fn for_tests(database_url: String, amqp_url: String) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
             amqp_url,
             queue: shop_events::cli::DEFAULT_QUEUE.to_owned(),

@@ -164,9 +164,14 @@ impl Consumer {
         };
         match outcome {
             Ok(recorded) => {
-                if recorded == Recorded::Duplicate {
-                    tracing::debug!(message_id, routing_key, "duplicate event skipped");
-                }
+                let outcome = match recorded {
+                    Recorded::New => "recorded",
+                    Recorded::Duplicate => {
+                        tracing::debug!(message_id, routing_key, "duplicate event skipped");
+                        "duplicate"
+                    }
+                };
+                metrics::counter!("shop_exporter_events_total", "outcome" => outcome).increment(1);
                 within(
                     delivery.ack(BasicAckOptions::default()),
                     "acknowledge an event",
@@ -214,6 +219,8 @@ impl Consumer {
     ) {
         let attempt = topology::delivery_count(&delivery.properties) + 1;
         let last = attempt > topology::RETRIES;
+        let outcome = if last { "dead_lettered" } else { "retried" };
+        metrics::counter!("shop_exporter_events_total", "outcome" => outcome).increment(1);
         if last {
             tracing::error!(
                 routing_key,

@@ -12,15 +12,15 @@
 //! server and deletes its files. Nothing is left behind and nothing is mocked.
 
 pub mod postgres;
-pub mod rabbitmq;
 pub mod proxy;
+pub mod rabbitmq;
 pub mod redis;
 pub mod running;
 mod watchdog;
 
 pub use postgres::PgServer;
-pub use rabbitmq::RabbitServer;
 pub use proxy::{Fault, FaultProxy};
+pub use rabbitmq::RabbitServer;
 pub use redis::RedisServer;
 pub use running::Running;
 
