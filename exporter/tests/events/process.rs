@@ -1,6 +1,7 @@
 //! The real `order-svc` binary as a child process, so a test can SIGKILL its relay
-//! mid-publish, as a crash would. (Until the e2e crate's process support covers every
-//! binary.)
+//! mid-publish, as a crash would. Its own rather than `shop_e2e::process`: the test
+//! needs the child's pid (the relay lock names it) and several at once (so the metrics
+//! port is 0).
 
 use std::{
     net::SocketAddr,
@@ -31,6 +32,7 @@ impl OrderSvcProcess {
         let out = std::fs::File::create(&log)?;
         let child = Command::new(&binary)
             .env("LISTEN_ADDR", addr.to_string())
+            .env("METRICS_ADDR", "127.0.0.1:0")
             .env("DATABASE_URL", database_url)
             .env("AMQP_URL", amqp_url)
             .env("RELAY_POLL_EVERY", "50ms")
