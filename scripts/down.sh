@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops what scripts/up.sh started. `--services-only` leaves PostgreSQL and Redis up.
+# Stops what scripts/up.sh started. `--services-only` leaves PostgreSQL, Redis (and
+# RabbitMQ) up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -8,7 +9,7 @@ PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
 if [ "$(id -u)" = 0 ]; then PG_DATA=/var/tmp/shop-checkout/pg; else PG_DATA=$RUN/pg; fi
 
-for name in gateway delivery-svc payment-svc order-svc; do
+for name in gateway delivery-svc payment-svc order-svc exporter; do
   pidfile=$RUN/$name.pid
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
@@ -20,6 +21,7 @@ for name in gateway delivery-svc payment-svc order-svc; do
   rm -f "$pidfile"
 done
 [ "${1:-}" = --services-only ] && exit 0
+stop_rabbitmq "$RUN/rabbitmq"
 stop_redis "$REDIS_PORT"
 stop_postgres "$PG_DATA"
 log "stopped"

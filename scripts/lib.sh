@@ -155,3 +155,57 @@ install_deploy_tools() {
   ln -sf "$dir/venv/bin/kubernetes-validate" "$dir/bin/kubernetes-validate"
   echo "$DEPLOY_TOOLS" > "$dir/pins"
 }
+
+# RabbitMQ (Debian's rabbitmq-server) for the events tests and `up.sh --with-events`.
+rabbitmq_server() { echo "${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}"; }
+
+# Installs rabbitmq-server when it is missing, without starting the machine-wide
+# broker (RUNLEVEL=1 keeps the package's scripts from starting it): the tests and
+# up.sh run private nodes.
+ensure_rabbitmq() {
+  [ -x "$(rabbitmq_server)" ] && return 0
+  command -v apt-get >/dev/null || die "please install rabbitmq-server"
+  log "installing rabbitmq-server"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq rabbitmq-server >/dev/null
+}
+
+# start_rabbitmq DIR PORT: a private node on 127.0.0.1:PORT (distribution on PORT+1),
+# its data, logs and cookie under DIR.
+start_rabbitmq() {
+  local dir port=$2
+  mkdir -p "$1"
+  dir=$(cd "$1" && pwd)
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "RabbitMQ already running"
+    return 0
+  fi
+  log "starting RabbitMQ on 127.0.0.1:$port"
+  echo '[].' > "$dir/enabled_plugins"
+  HOME="$dir" ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_NODENAME="shop$port@localhost" \
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT=$((port + 1)) \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
+    RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    setsid nohup "$(rabbitmq_server)" >"$dir/server.log" 2>&1 </dev/null &
+  echo $! > "$dir/server.pid"
+  # The AMQP listener opens last, once the broker has booted.
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "RabbitMQ did not start; see $dir/server.log"
+}
+
+# stop_rabbitmq DIR: stops the node start_rabbitmq started there (SIGTERM: it drains).
+stop_rabbitmq() {
+  local pidfile=$1/server.pid pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}

@@ -3,6 +3,8 @@
 # (and grpcurl) when absent, starts private instances of both, creates the four
 # databases, builds and starts the four services, seeds a demo product and wallet,
 # and prints addresses, tokens and working grpcurl/curl examples.
+# `--with-events` also starts a private RabbitMQ (installed when absent) and the
+# exporter, and turns on the event relays of order-svc and delivery-svc (AMQP_URL).
 # Stop it with scripts/down.sh. Everything lives under .run/ (PostgreSQL's data under
 # /var/tmp/shop-checkout when run as root, as postgres cannot run as root).
 set -euo pipefail
@@ -10,6 +12,15 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 RUN=.run
+WITH_EVENTS=
+for arg in "$@"; do
+  case "$arg" in
+    --with-events) WITH_EVENTS=1 ;;
+    *) die "unknown argument $arg (known: --with-events)" ;;
+  esac
+done
+AMQP_PORT=${AMQP_PORT:-55672}
+EXPORTER_ADDR=127.0.0.1:50054
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
 GATEWAY_GRPC=${GATEWAY_GRPC:-127.0.0.1:50050}
@@ -36,6 +47,14 @@ mkdir -p "$(dirname "$PG_DATA")"
 start_postgres "$PG_DATA" "$PG_PORT"
 create_databases "$PG_PORT" order payment delivery gateway
 start_redis "$RUN/redis" "$REDIS_PORT"
+EVENTS_ENV=()
+if [ -n "$WITH_EVENTS" ]; then
+  ensure_rabbitmq
+  start_rabbitmq "$RUN/rabbitmq" "$AMQP_PORT"
+  create_databases "$PG_PORT" exporter
+  AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+  EVENTS_ENV=(AMQP_URL="$AMQP_URL")
+fi
 
 log "building the services ($PROFILE)"
 if [ "$PROFILE" = release ]; then scripts/build-release.sh; else cargo build --locked --bins; fi
@@ -47,10 +66,20 @@ start() {
   env "$@" RUST_LOG="${RUST_LOG:-info}" INTERNAL_TOKEN="$INTERNAL_TOKEN" nohup "$BIN/$name" >"$RUN/logs/$name.log" 2>&1 &
   echo $! > "$RUN/$name.pid"
 }
+if [ -n "$WITH_EVENTS" ]; then
+  # First, so that its queue exists before the first event is published.
+  log "starting the exporter"
+  start exporter LISTEN_ADDR=$EXPORTER_ADDR DATABASE_URL="$(db exporter)" "${EVENTS_ENV[@]}"
+  for _ in $(seq 1 100); do
+    grep -q "exporter consuming" "$RUN/logs/exporter.log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q "exporter consuming" "$RUN/logs/exporter.log" || log "the exporter is not consuming yet; see $RUN/logs/exporter.log"
+fi
 log "starting order-svc, payment-svc, delivery-svc, gateway"
-start order-svc LISTEN_ADDR=$ORDER_ADDR DATABASE_URL="$(db order)"
+start order-svc LISTEN_ADDR=$ORDER_ADDR DATABASE_URL="$(db order)" "${EVENTS_ENV[@]}"
 start payment-svc LISTEN_ADDR=$PAYMENT_ADDR DATABASE_URL="$(db payment)"
-start delivery-svc LISTEN_ADDR=$DELIVERY_ADDR DATABASE_URL="$(db delivery)" REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+start delivery-svc LISTEN_ADDR=$DELIVERY_ADDR DATABASE_URL="$(db delivery)" REDIS_URL="redis://127.0.0.1:$REDIS_PORT" "${EVENTS_ENV[@]}"
 start gateway LISTEN_ADDR=$GATEWAY_GRPC HTTP_ADDR=$GATEWAY_HTTP DATABASE_URL="$(db gateway)" JWT_SECRET="$JWT_SECRET" \
   ORDER_SVC_URL=http://$ORDER_ADDR PAYMENT_SVC_URL=http://$PAYMENT_ADDR DELIVERY_SVC_URL=http://$DELIVERY_ADDR
 
@@ -77,6 +106,7 @@ DEMO_PRODUCT=$(cat "$RUN/demo_product")
 
 cat > "$RUN/env" <<ENV
 export GATEWAY_GRPC=$GATEWAY_GRPC GATEWAY_HTTP=$GATEWAY_HTTP
+${WITH_EVENTS:+export AMQP_URL=$AMQP_URL}
 export USER_TOKEN=$USER_TOKEN
 export ADMIN_TOKEN=$ADMIN_TOKEN
 export DEMO_USER=$DEMO_USER DEMO_PRODUCT=$DEMO_PRODUCT
@@ -107,3 +137,11 @@ Try it:
 
 Stop it with: scripts/down.sh
 INFO
+if [ -n "$WITH_EVENTS" ]; then
+  cat <<INFO
+Events: RabbitMQ on 127.0.0.1:$AMQP_PORT (exchange shop.events), exporter health on $EXPORTER_ADDR,
+its facts in database exporter (psql -h 127.0.0.1 -p $PG_PORT -U postgres exporter -c 'TABLE order_facts').
+  source $RUN/env; $BIN/shopctl events tail              # every event as proto3 JSON
+  source $RUN/env; $BIN/shopctl events dead-letters      # what the exporter gave up on
+INFO
+fi

@@ -12,7 +12,7 @@ use tonic::service::Routes;
 use crate::{
     Config,
     deliveries::Deliveries,
-    grpc,
+    grpc, relay,
     store::{holds::Holds, receipts, redis::Redis},
 };
 
@@ -91,6 +91,11 @@ impl Service for App {
                 async move { Ok(receipts::receive_due(&pool, RECEIPT_BATCH as i64).await?) }
             },
         );
+        let relay = self
+            .config
+            .events
+            .clone()
+            .map(|events| relay::spawn(self.pool.clone(), events, shutdown.clone()));
         let server = grpc::server(
             self.deliveries,
             shutdown.clone(),
@@ -106,6 +111,9 @@ impl Service for App {
         // The server may stop on its own (an error): stop the worker too.
         shutdown.cancel();
         let _ = receipts.await;
+        if let Some(relay) = relay {
+            let _ = relay.await;
+        }
         metrics::stopped(metrics).await;
         served
     }

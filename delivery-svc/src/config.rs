@@ -25,6 +25,8 @@ pub struct Config {
     /// The bound on every Redis command, connecting included (`REDIS_TIMEOUT`, 1s).
     pub redis_timeout: Duration,
     pub db_max_connections: u32,
+    /// The event relay's broker (`AMQP_URL`); `None`: no relay, nothing published.
+    pub events: Option<shop_events::RelayConfig>,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
             hold_max_ttl: config::duration(env, "HOLD_MAX_TTL", Duration::from_secs(3600))?,
             redis_timeout: config::duration(env, "REDIS_TIMEOUT", Duration::from_secs(1))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
+            events: shop_events::RelayConfig::from_env(env)?,
         })
     }
 
@@ -60,6 +63,7 @@ impl Config {
             hold_max_ttl: Duration::from_secs(3600),
             redis_timeout: Duration::from_secs(1),
             db_max_connections: 8,
+            events: None,
         }
     }
 }

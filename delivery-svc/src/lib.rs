@@ -9,6 +9,7 @@
 //! - [`store`]: all SQL, and the Redis holds.
 //! - [`grpc`]: the tonic service and proto conversions.
 //! - [`error`]: the error type and its mapping to gRPC statuses.
+//! - [`relay`]: publishing the outbox to RabbitMQ when `AMQP_URL` is set.
 
 pub mod app;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod deliveries;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod relay;
 pub mod store;
 
 pub use app::App;

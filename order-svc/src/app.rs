@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::{Config, grpc::OrderApi, sweeper};
+use crate::{Config, grpc::OrderApi, relay, sweeper};
 
 /// The gRPC service this app serves, as health and reflection report it.
 pub const SERVICE_NAME: &str = "shop.order.v1.OrderService";
@@ -60,6 +60,11 @@ impl Service for App {
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let sweeper = sweeper::spawn(self.pool.clone(), self.config.sweep_every, shutdown.clone());
+        let relay = self
+            .config
+            .events
+            .clone()
+            .map(|events| relay::spawn(self.pool.clone(), events, shutdown.clone()));
         let api = OrderApi::new(self.pool.clone(), shutdown.clone());
         let server = OrderServiceServer::with_interceptor(
             api,
@@ -76,6 +81,11 @@ impl Service for App {
         shutdown.cancel();
         if let Err(err) = sweeper.await {
             tracing::warn!(error = %err, "expiry sweeper ended abnormally");
+        }
+        if let Some(relay) = relay
+            && let Err(err) = relay.await
+        {
+            tracing::warn!(error = %err, "event relay ended abnormally");
         }
         metrics::stopped(metrics).await;
         served

@@ -16,6 +16,8 @@ pub struct Config {
     /// How often the expiry sweeper looks for unpaid orders past `expires_at`.
     pub sweep_every: Duration,
     pub db_max_connections: u32,
+    /// The event relay's broker (`AMQP_URL`); `None`: no relay, nothing published.
+    pub events: Option<shop_events::RelayConfig>,
 }
 
 impl Config {
@@ -27,6 +29,7 @@ impl Config {
             internal_token: config::optional(env, "INTERNAL_TOKEN"),
             sweep_every: config::duration(env, "EXPIRY_SWEEP_EVERY", Duration::from_secs(1))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
+            events: shop_events::RelayConfig::from_env(env)?,
         })
     }
 
@@ -39,6 +42,7 @@ impl Config {
             internal_token: None,
             sweep_every: Duration::from_millis(200),
             db_max_connections: 8,
+            events: None,
         }
     }
 }

@@ -13,12 +13,14 @@
 
 pub mod postgres;
 pub mod proxy;
+pub mod rabbitmq;
 pub mod redis;
 pub mod running;
 mod watchdog;
 
 pub use postgres::PgServer;
 pub use proxy::{Fault, FaultProxy};
+pub use rabbitmq::RabbitServer;
 pub use redis::RedisServer;
 pub use running::Running;
 

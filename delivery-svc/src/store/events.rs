@@ -1,5 +1,5 @@
 //! The delivery outbox: rows written in the same transaction as the change, read back in
-//! offset order by StreamEvents.
+//! offset order by StreamEvents, and the relay's unpublished rows and confirmed marks.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -75,16 +75,43 @@ pub async fn after(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| DeliveryEvent {
-            offset: r.offset,
-            event_id: r.event_id,
-            order_id: OrderId(r.order_id),
-            kind: r.kind,
-            status: DeliveryStatus::parse(&r.status),
-            auto_received: r.auto_received,
-            occurred_at: r.occurred_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(Row::into_event).collect())
+}
+
+/// Up to `limit` events the broker has not confirmed yet, oldest first.
+pub async fn unpublished(pool: &PgPool, limit: i64) -> Result<Vec<DeliveryEvent>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        r#"SELECT "offset", event_id, order_id, kind, status, auto_received, occurred_at
+           FROM delivery_events WHERE published_at IS NULL ORDER BY "offset" LIMIT $1"#,
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Row::into_event).collect())
+}
+
+/// Marks the events at `offsets` as confirmed by the broker.
+pub async fn mark_published(pool: &PgPool, offsets: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        r#"UPDATE delivery_events SET published_at = now()
+           WHERE "offset" = ANY($1) AND published_at IS NULL"#,
+    )
+    .bind(offsets)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+impl Row {
+    fn into_event(self) -> DeliveryEvent {
+        DeliveryEvent {
+            offset: self.offset,
+            event_id: self.event_id,
+            order_id: OrderId(self.order_id),
+            kind: self.kind,
+            status: DeliveryStatus::parse(&self.status),
+            auto_received: self.auto_received,
+            occurred_at: self.occurred_at,
+        }
+    }
 }

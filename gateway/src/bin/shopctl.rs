@@ -16,6 +16,10 @@ const USAGE: &str = "usage: shopctl token --role user|admin [--sub USER_UUID] [-
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `shopctl events tail|dead-letters ...`: the event stream (shop_events::cli).
+    if args.first().map(String::as_str) == Some("events") {
+        return shop_events::cli::main(&args[1..]);
+    }
     if args.first().map(String::as_str) == Some("health") {
         return health::main(&args[1..]);
     }

@@ -302,5 +302,9 @@ pub fn event(row: EventRow) -> Result<pb::OrderEvent, Error> {
         kind: row.kind,
         status: status(parsed).into(),
         occurred_at: Some(to_timestamp(row.occurred_at)),
+        user_id: row.user_id.to_string(),
+        total_amount: row.total_amount,
+        discount_amount: row.discount_amount,
+        paid_amount: row.paid_amount,
     })
 }

@@ -1,5 +1,6 @@
 //! The order outbox: events written in the transaction of the change they announce,
-//! read back in offset order.
+//! read back in offset order (StreamEvents), and the relay's unpublished rows and
+//! confirmed marks.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -15,7 +16,8 @@ use crate::{
 /// visible in the order they were drawn and a reader never skips one.
 const OUTBOX_LOCK: i64 = 0x6f72_6472_5f65_7674;
 
-/// Appends one `kind` event per order, inside the caller's transaction.
+/// Appends one `kind` event per order, inside the caller's transaction, after the
+/// order rows changed: each event records the order's user and amounts as they now are.
 pub async fn append(
     conn: &mut PgConnection,
     order_ids: &[Uuid],
@@ -31,8 +33,10 @@ pub async fn append(
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO order_events (event_id, order_id, kind, status)
-         SELECT e, o, $3, $4 FROM unnest($1::uuid[], $2::uuid[]) AS t(e, o)",
+        "INSERT INTO order_events (event_id, order_id, kind, status,
+                                   user_id, total_amount, discount_amount, paid_amount)
+         SELECT t.e, t.o, $3, $4, o.user_id, o.total_amount, o.discount_amount, o.paid_amount
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(e, o) JOIN orders o ON o.id = t.o",
     )
     .bind(&event_ids)
     .bind(order_ids)
@@ -51,17 +55,55 @@ pub struct EventRow {
     pub kind: String,
     pub status: String,
     pub occurred_at: DateTime<Utc>,
+    pub user_id: Uuid,
+    pub total_amount: i64,
+    pub discount_amount: i64,
+    pub paid_amount: i64,
+}
+
+/// The columns of an [`EventRow`].
+macro_rules! event_columns {
+    () => {
+        r#""offset", event_id, order_id, kind, status, occurred_at,
+           user_id, total_amount, discount_amount, paid_amount"#
+    };
 }
 
 /// Up to `limit` events with an offset above `after`, in offset order.
 pub async fn read_after(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<EventRow>, Error> {
-    let rows = sqlx::query_as(
-        r#"SELECT "offset", event_id, order_id, kind, status, occurred_at
-           FROM order_events WHERE "offset" > $1 ORDER BY "offset" LIMIT $2"#,
-    )
+    let rows = sqlx::query_as(concat!(
+        "SELECT ",
+        event_columns!(),
+        r#" FROM order_events WHERE "offset" > $1 ORDER BY "offset" LIMIT $2"#
+    ))
     .bind(after)
     .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(rows)
+}
+
+/// Up to `limit` events the broker has not confirmed yet, in offset order.
+pub async fn unpublished(pool: &PgPool, limit: i64) -> Result<Vec<EventRow>, Error> {
+    let rows = sqlx::query_as(concat!(
+        "SELECT ",
+        event_columns!(),
+        r#" FROM order_events WHERE published_at IS NULL ORDER BY "offset" LIMIT $1"#
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
+/// Marks the events at `offsets` as confirmed by the broker.
+pub async fn mark_published(pool: &PgPool, offsets: &[i64]) -> Result<(), Error> {
+    sqlx::query(
+        r#"UPDATE order_events SET published_at = now()
+           WHERE "offset" = ANY($1) AND published_at IS NULL"#,
+    )
+    .bind(offsets)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -82,3 +82,26 @@ async fn a_negative_offset_is_refused() {
         "VALIDATION_FAILED",
     );
 }
+
+#[tokio::test]
+async fn each_event_carries_the_user_and_amounts_as_they_were() {
+    let app = spawn_app().await;
+    let mug = app.product("mug", 700, 100).await;
+    let order = app.order(vec![line(&mug.id, 3)]).await;
+    app.pay(&order).await;
+
+    let mut stream = open(&app, 0).await;
+    let placed = next(&mut stream).await;
+    let paid = next(&mut stream).await;
+    assert_eq!(
+        (placed.kind.as_str(), paid.kind.as_str()),
+        ("ORDER_PLACED", "ORDER_PAID")
+    );
+    for event in [&placed, &paid] {
+        assert_eq!(event.user_id, order.user_id);
+        assert_eq!(event.total_amount, 2100);
+    }
+    // Written when it happened: the placed event keeps the unpaid amounts.
+    assert_eq!(placed.paid_amount, 0);
+    assert_eq!(paid.paid_amount, 2100);
+}

@@ -1,0 +1,6 @@
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shop_common::app::main("exporter", exporter::Config::from_env, exporter::App::build).await
+}
