@@ -14,11 +14,11 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::{
-    Config,
     admission::Admission,
     api::{Gateway, Inner},
     auth::Authenticator,
     clients::Clients,
+    config::Config,
     events, gauges,
     idempotency::Keys,
     readiness::Readiness,

@@ -31,7 +31,7 @@ pub use order::OrderClient;
 pub use outcome::{Outcome, Refusal};
 pub use payment::PaymentClient;
 
-use crate::Config;
+use crate::config::Config;
 
 type Intercepted = InterceptedService<Channel, BearerToken>;
 

@@ -17,10 +17,10 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{
-    cancel,
-    log::{LogError, SagaLog},
-    model::{Entry, Fate, Kind, Logged, OnRefusal, Phase, Saga, State, Step, StepSpec, Undo},
-    pay,
+    log::SagaLog,
+    model::{Entry, Fate, Phase, Saga, State, Step},
+    steps::{self, Deps},
+    tables::{OnRefusal, StepSpec, Undo},
 };
 use crate::clients::{Clients, Deadline, Outcome, Refusal, outcome::unknown_to_public};
 
@@ -39,11 +39,6 @@ pub enum Halt {
     Ended(Status),
     /// Another driver claimed the saga; this one stopped without writing.
     LeaseLost,
-}
-
-/// The span of one saga step (inside the saga's span, which has saga_id and order_id).
-pub fn step_span(step: &str) -> tracing::Span {
-    tracing::info_span!("saga_step", step)
 }
 
 #[derive(Clone)]
@@ -71,6 +66,13 @@ impl Engine {
 
     pub fn log(&self) -> &SagaLog {
         &self.log
+    }
+
+    fn deps(&self) -> Deps<'_> {
+        Deps {
+            clients: &self.clients,
+            hold_for: self.hold_for,
+        }
     }
 
     /// Logs a new saga, leased to this instance.
@@ -104,25 +106,6 @@ impl Engine {
         }
     }
 
-    /// Renews the lease every third of it until the drive ends (this future is then
-    /// dropped). Stops renewing once the lease is lost: the driver learns it at its
-    /// next write.
-    async fn heartbeat(&self, saga_id: Uuid, epoch: i64) -> std::convert::Infallible {
-        let every = self.log.lease() / 3;
-        let mut held = true;
-        loop {
-            tokio::time::sleep(every).await;
-            if held {
-                match self.log.renew(saga_id, epoch).await {
-                    Ok(still) => held = still,
-                    Err(err) => {
-                        tracing::debug!(%saga_id, error = %err, "cannot renew the saga's lease")
-                    }
-                }
-            }
-        }
-    }
-
     /// Runs one forward step and applies the rule to its outcome.
     async fn forward(
         &self,
@@ -144,10 +127,7 @@ impl Engine {
             deadline
         };
         let started = Instant::now();
-        let outcome = match saga.kind {
-            Kind::Pay => pay::forward(self, saga, spec.step, step_deadline, retrying).await,
-            Kind::Cancel => cancel::forward(self, saga, spec.step, step_deadline).await,
-        };
+        let outcome = steps::forward(self.deps(), saga, spec.step, step_deadline, retrying).await;
         metrics::histogram!("shop_saga_step_duration_seconds", "kind" => saga.kind.as_str(), "step" => spec.step.as_str())
             .record(started.elapsed().as_secs_f64());
         match outcome {
@@ -212,11 +192,9 @@ impl Engine {
             .map(|s| s.step)
             .collect();
         for step in undos {
-            let label = pay::undo_label(step, fate);
+            let label = steps::undo_label(step, fate);
             self.save(saga, label, "STARTED", "").await?;
-            let outcome = pay::undo(self, saga, step, fate, deadline)
-                .instrument(step_span(label))
-                .await;
+            let outcome = steps::undo(self.deps(), saga, step, fate, deadline).await;
             match outcome {
                 Outcome::Done(()) => saga.unsaved.push(Entry {
                     label: label.to_owned(),
@@ -240,104 +218,6 @@ impl Engine {
             status::error(Code::FailedPrecondition, ErrorReason::InvalidState, detail)
         });
         Err(Halt::Ended(answer))
-    }
-
-    /// Logs the start of forward step `step`.
-    async fn begin(&self, saga: &mut Saga, step: Step) -> Result<(), Halt> {
-        saga.step = step;
-        saga.phase = Phase::Started;
-        self.save(saga, step.as_str(), "STARTED", "").await
-    }
-
-    /// Records the end of the current forward step (with what it learned, already in
-    /// `saga`); written with the saga's next save, before its next call.
-    fn done(&self, saga: &mut Saga, detail: &str) {
-        saga.phase = Phase::Done;
-        saga.unsaved.push(Entry {
-            label: saga.step.as_str().to_owned(),
-            phase: "DONE",
-            detail: detail.to_owned(),
-        });
-    }
-
-    /// Moves the saga to a final state.
-    pub(crate) async fn finish(
-        &self,
-        saga: &mut Saga,
-        state: State,
-        detail: &str,
-    ) -> Result<(), Halt> {
-        saga.state = state;
-        if state != State::Completed && !detail.is_empty() {
-            detail.clone_into(&mut saga.last_error);
-        }
-        self.save(saga, state.as_str(), "DONE", detail).await?;
-        metrics::counter!("shop_saga_ended_total", "kind" => saga.kind.as_str(), "state" => state.as_str())
-            .increment(1);
-        Ok(())
-    }
-
-    /// Leaves the saga to recovery, which takes it again after a backoff that grows
-    /// with its attempts (so an outage is not met with a retry storm).
-    async fn defer(&self, saga: &mut Saga, cause: Status) -> Halt {
-        cause.message().clone_into(&mut saga.last_error);
-        let label = saga.step.as_str();
-        let backoff = retry_backoff(saga.attempts).min(self.backoff_max);
-        match self
-            .write(saga, label, "DEFERRED", cause.message(), backoff)
-            .await
-        {
-            Ok(()) => Halt::Later(cause),
-            Err(halt) => halt,
-        }
-    }
-
-    /// Writes the saga, its unsaved records and `(label, phase, detail)` in one
-    /// commit, renewing the lease.
-    async fn save(
-        &self,
-        saga: &mut Saga,
-        label: &str,
-        phase: &'static str,
-        detail: &str,
-    ) -> Result<(), Halt> {
-        self.write(saga, label, phase, detail, self.log.lease())
-            .await
-    }
-
-    async fn write(
-        &self,
-        saga: &mut Saga,
-        label: &str,
-        phase: &'static str,
-        detail: &str,
-        lease: Duration,
-    ) -> Result<(), Halt> {
-        let mut entries = std::mem::take(&mut saga.unsaved);
-        entries.push(Entry {
-            label: label.to_owned(),
-            phase,
-            detail: detail.to_owned(),
-        });
-        match self.log.record(saga, &entries, lease).await {
-            Ok(()) => {
-                saga.logged = Logged {
-                    state: saga.state,
-                    step: saga.step,
-                    phase: saga.phase,
-                };
-                Ok(())
-            }
-            Err(LogError::LeaseLost) => {
-                tracing::warn!(saga_id = %saga.id, epoch = saga.epoch, "lease lost: another driver owns the saga; stopping");
-                metrics::counter!("shop_saga_lease_lost_total").increment(1);
-                Err(Halt::LeaseLost)
-            }
-            // Without the log we may not go on: the step would not be recoverable.
-            Err(LogError::Database(err)) => {
-                Err(Halt::Later(status::unavailable("the saga log", &err)))
-            }
-        }
     }
 }
 
@@ -378,28 +258,5 @@ fn answer_for(fate: Fate, refusal: Refusal) -> Status {
                 "the delivery details of this order were lost after payment; the points were refunded and the order failed",
             )
         }
-    }
-}
-
-/// Wait before recovery takes a deferred saga again: 1 s doubling per attempt, at
-/// most a minute, with a little jitter so deferred sagas do not move in lockstep.
-fn retry_backoff(attempts: i32) -> Duration {
-    let exponent = u32::try_from(attempts.clamp(0, 6)).unwrap_or(0);
-    let base = Duration::from_secs(1 << exponent).min(Duration::from_secs(60));
-    let jitter = rand::random_range(0.0..0.2);
-    base.mul_f64(1.0 + jitter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(retry_backoff(0) >= Duration::from_secs(1));
-        assert!(retry_backoff(0) < Duration::from_millis(1300));
-        assert!(retry_backoff(3) >= Duration::from_secs(8));
-        assert!(retry_backoff(50) <= Duration::from_secs(73));
-        assert!(retry_backoff(50) >= Duration::from_secs(60));
     }
 }

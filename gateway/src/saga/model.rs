@@ -1,4 +1,5 @@
 //! The saga as data: its kind, state, steps and what it has learned so far. No I/O.
+//! The step tables the engine drives are in [`super::tables`].
 
 use shop_proto::{
     common::{Delivery, Payment},
@@ -214,127 +215,6 @@ impl State {
     }
 }
 
-impl Kind {
-    /// Its steps, in order (the table the engine drives).
-    pub fn steps(self) -> &'static [StepSpec] {
-        match self {
-            Kind::Pay => &PAY,
-            Kind::Cancel => &CANCEL,
-        }
-    }
-
-    fn past_pivot(self, step: Step, phase: Phase) -> bool {
-        let Some(pivot) = self.steps().iter().find(|s| s.pivot) else {
-            return false;
-        };
-        step > pivot.step || (step == pivot.step && phase == Phase::Done)
-    }
-}
-
-/// How a forward step is undone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Undo {
-    /// By its compensating call.
-    By,
-    /// It changes nothing that needs undoing (keeping the hold alive).
-    Nothing,
-    /// It cannot be undone: once it may have run, the saga can only go on.
-    Impossible,
-}
-
-/// What a definite refusal of a forward step means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnRefusal {
-    /// Nothing was done: the saga ends, and the refusal is the caller's answer.
-    End,
-    /// Undo what was done and leave the order as the fate says.
-    Compensate(Fate),
-    /// Past the pivot and refused for good: an operator must look.
-    Stuck,
-}
-
-/// One row of a saga's step table.
-#[derive(Debug, Clone, Copy)]
-pub struct StepSpec {
-    pub step: Step,
-    /// The point of no return (its DONE).
-    pub pivot: bool,
-    pub undo: Undo,
-    pub refused: OnRefusal,
-}
-
-/// The pay saga (DESIGN.md). Before the pivot a refusal compensates in reverse; an
-/// unknown outcome is compensated too (fences make an undo of what did not happen
-/// safe); after the pivot an unknown outcome means "later", never "fail".
-pub const PAY: [StepSpec; 6] = [
-    StepSpec {
-        step: Step::Lock,
-        pivot: false,
-        undo: Undo::By,
-        refused: OnRefusal::End,
-    },
-    StepSpec {
-        step: Step::KeepHold,
-        pivot: false,
-        undo: Undo::Nothing,
-        refused: OnRefusal::Compensate(Fate::Expire),
-    },
-    StepSpec {
-        step: Step::Reserve,
-        pivot: false,
-        undo: Undo::By,
-        refused: OnRefusal::Compensate(Fate::Abort),
-    },
-    StepSpec {
-        step: Step::Charge,
-        pivot: true,
-        undo: Undo::By,
-        refused: OnRefusal::Compensate(Fate::Abort),
-    },
-    StepSpec {
-        step: Step::Deliver,
-        pivot: false,
-        undo: Undo::By,
-        refused: OnRefusal::Compensate(Fate::Fail),
-    },
-    StepSpec {
-        step: Step::Finish,
-        pivot: false,
-        undo: Undo::Impossible,
-        refused: OnRefusal::Stuck,
-    },
-];
-
-/// Cancelling a paid order that has not shipped. Its pivot, cancelling the delivery,
-/// is also its first step: refused (shipped) means nothing changed; unknown means it
-/// may have been cancelled, so the saga waits until it knows.
-pub const CANCEL: [StepSpec; 4] = [
-    StepSpec {
-        step: Step::CancelDelivery,
-        pivot: true,
-        undo: Undo::Impossible,
-        refused: OnRefusal::End,
-    },
-    StepSpec {
-        step: Step::Refund,
-        pivot: false,
-        undo: Undo::Impossible,
-        refused: OnRefusal::Stuck,
-    },
-    StepSpec {
-        step: Step::Restock,
-        pivot: false,
-        undo: Undo::Impossible,
-        refused: OnRefusal::Stuck,
-    },
-    StepSpec {
-        step: Step::CancelOrder,
-        pivot: false,
-        undo: Undo::Impossible,
-        refused: OnRefusal::Stuck,
-    },
-];
-
 macro_rules! text_enum {
     ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
         impl $ty {
@@ -401,15 +281,6 @@ mod tests {
         assert!(!saga.past_pivot());
         saga.phase = Phase::Done;
         assert!(saga.past_pivot());
-    }
-
-    #[test]
-    fn every_table_has_one_pivot_and_steps_in_order() {
-        for kind in [Kind::Pay, Kind::Cancel] {
-            let steps = kind.steps();
-            assert_eq!(steps.iter().filter(|s| s.pivot).count(), 1, "{kind:?}");
-            assert!(steps.windows(2).all(|w| w[0].step < w[1].step), "{kind:?}");
-        }
     }
 
     #[test]

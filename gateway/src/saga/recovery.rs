@@ -13,7 +13,6 @@ use tracing::Instrument;
 use super::{
     engine::{Engine, Halt, turn_back},
     model::{Fate, Kind, Saga, State},
-    pay::INTERRUPTED,
 };
 use crate::clients::{DEFAULT_BUDGET, Deadline};
 
@@ -25,6 +24,9 @@ pub const DRIVERS: usize = 4;
 pub const MAX_UNDO_ATTEMPTS: i32 = 10;
 /// How often an idle instance looks for abandoned sagas.
 pub const EVERY: Duration = Duration::from_secs(1);
+/// The reason given for a payment undone because nobody was left to finish it before
+/// the pivot.
+pub const INTERRUPTED: &str = "payment was interrupted; nothing was charged, please try again";
 
 impl Engine {
     /// One recovery round: returns how many sagas it claimed.

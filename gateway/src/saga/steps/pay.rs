@@ -1,35 +1,27 @@
-//! The pay saga's calls (DESIGN.md): lock the order, keep the delivery hold, reserve
-//! stock, charge (the pivot), create the delivery, mark paid; and the undo of each.
-//! What an outcome means is the step table's and the engine's business, not this
-//! file's: here each step makes its call and keeps what it learned.
+//! The pay saga's calls (docs/design.md): lock the order, keep the delivery hold,
+//! reserve stock, charge (the pivot), create the delivery, mark paid; and the undo of
+//! each.
 
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{
-    engine::{Engine, step_span},
-    model::{Fate, Saga, Step},
+use super::Deps;
+use crate::{
+    clients::{Deadline, Outcome, order::PaidWith, payment::ChargeOf},
+    saga::model::{Fate, Saga, Step},
 };
-use crate::clients::{Deadline, Outcome, order::PaidWith, payment::ChargeOf};
-use tracing::Instrument;
 
-/// Recovery's user-facing reason for a payment it undid because nobody was left to
-/// finish it before the pivot.
-pub const INTERRUPTED: &str = "payment was interrupted; nothing was charged, please try again";
-
-/// Runs forward step `step` of a PAY saga; the `String` is the detail of its DONE
-/// record. `retrying`: the step ran before without being seen to finish.
+/// Runs forward step `step` of a PAY saga.
 pub(super) async fn forward(
-    engine: &Engine,
+    deps: Deps<'_>,
     saga: &mut Saga,
     step: Step,
     deadline: Deadline,
     retrying: bool,
 ) -> Outcome<String> {
-    let clients = &engine.clients;
+    let clients = deps.clients;
     let (order_id, saga_id) = (saga.order_id, saga.id);
-    let span = step_span(step.as_str());
-    async {
+    {
         match step {
             Step::Lock => clients
                 .order
@@ -40,7 +32,7 @@ pub(super) async fn forward(
                     saga.seen.order = Some(order);
                     format!("amount={}", saga.amount)
                 }),
-            Step::KeepHold => keep_hold(engine, order_id, deadline).await,
+            Step::KeepHold => keep_hold(deps, order_id, deadline).await,
             Step::Reserve => clients
                 .order
                 .reserve_stock(order_id, saga_id, deadline)
@@ -67,7 +59,7 @@ pub(super) async fn forward(
                         detail
                     })
             }
-            Step::Deliver => deliver(engine, saga, deadline, retrying).await,
+            Step::Deliver => deliver(deps, saga, deadline, retrying).await,
             Step::Finish => {
                 let Some(payment_id) = saga.payment_id else {
                     return Outcome::Unknown(tonic::Status::internal(
@@ -94,15 +86,12 @@ pub(super) async fn forward(
             ))),
         }
     }
-    .instrument(span)
-    .await
 }
 
 /// The hold must outlive the saga, recovery included.
-async fn keep_hold(engine: &Engine, order_id: Uuid, deadline: Deadline) -> Outcome<String> {
-    let until = Utc::now() + engine.hold_for;
-    engine
-        .clients
+async fn keep_hold(deps: Deps<'_>, order_id: Uuid, deadline: Deadline) -> Outcome<String> {
+    let until = Utc::now() + deps.hold_for;
+    deps.clients
         .delivery
         .extend_hold(order_id, until, deadline)
         .await
@@ -113,17 +102,15 @@ async fn keep_hold(engine: &Engine, order_id: Uuid, deadline: Deadline) -> Outco
 /// saga waiting out an outage does not lose the address meanwhile; a hold that is
 /// gone with no delivery is the same refusal ConfirmDelivery would give.
 async fn deliver(
-    engine: &Engine,
+    deps: Deps<'_>,
     saga: &mut Saga,
     deadline: Deadline,
     retrying: bool,
 ) -> Outcome<String> {
-    if retrying && let Outcome::Refused(refusal) = keep_hold(engine, saga.order_id, deadline).await
-    {
+    if retrying && let Outcome::Refused(refusal) = keep_hold(deps, saga.order_id, deadline).await {
         return Outcome::Refused(refusal);
     }
-    engine
-        .clients
+    deps.clients
         .delivery
         .confirm(saga.order_id, saga.id, saga.payment_id, deadline)
         .await
@@ -150,13 +137,13 @@ pub(super) fn undo_label(step: Step, fate: Fate) -> &'static str {
 /// Undoes `step` of a PAY saga (idempotent, fenced by the saga id). The lock's undo
 /// leaves the order as `fate` says.
 pub(super) async fn undo(
-    engine: &Engine,
+    deps: Deps<'_>,
     saga: &mut Saga,
     step: Step,
     fate: Fate,
     deadline: Deadline,
 ) -> Outcome<()> {
-    let clients = &engine.clients;
+    let clients = deps.clients;
     let (order_id, saga_id) = (saga.order_id, saga.id);
     let reason = saga.last_error.clone();
     match (step, fate) {

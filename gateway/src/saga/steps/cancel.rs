@@ -2,28 +2,27 @@
 //! refund the pay saga's charge, put its stock back, cancel the order. Once the
 //! delivery is cancelled the saga only goes forward.
 
-use super::{
-    engine::{Engine, step_span},
-    model::{Saga, Step},
+use super::Deps;
+use crate::{
+    clients::{Deadline, Outcome},
+    saga::model::{Saga, Step},
 };
-use crate::clients::{Deadline, Outcome};
-use tracing::Instrument;
 
 /// Runs forward step `step` of a CANCEL saga.
 pub(super) async fn forward(
-    engine: &Engine,
+    deps: Deps<'_>,
     saga: &mut Saga,
     step: Step,
     deadline: Deadline,
 ) -> Outcome<String> {
-    let clients = &engine.clients;
+    let clients = deps.clients;
     let order_id = saga.order_id;
     let Some(pay_saga) = saga.target_saga_id else {
         return Outcome::Unknown(tonic::Status::internal(
             "a cancel saga without the pay saga it undoes",
         ));
     };
-    async {
+    {
         match step {
             Step::CancelDelivery => clients
                 .delivery
@@ -60,6 +59,4 @@ pub(super) async fn forward(
             ))),
         }
     }
-    .instrument(step_span(step.as_str()))
-    .await
 }
