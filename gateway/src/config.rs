@@ -26,6 +26,9 @@ pub struct Config {
     /// Most checkouts (pay sagas, with the place of a Checkout) run at once; the rest
     /// queue at the edge (`CHECKOUT_CONCURRENCY`, default 32).
     pub checkout_concurrency: u32,
+    /// Origins whose pages may call the REST facade (`CORS_ALLOWED_ORIGINS`; none by
+    /// default, `*` for any).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             payment_window: config::duration(env, "PAYMENT_WINDOW", Duration::from_secs(300))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 32)?,
             checkout_concurrency: config::positive_u32(env, "CHECKOUT_CONCURRENCY", 32)?,
+            cors_allowed_origins: crate::http::cors::origins(env)?,
         })
     }
 }
@@ -75,6 +79,7 @@ impl Config {
             payment_window: Duration::from_secs(300),
             db_max_connections: 8,
             checkout_concurrency: 32,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

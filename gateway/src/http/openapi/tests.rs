@@ -1,0 +1,420 @@
+//! The document against what the facade really does: every public RPC has a route and
+//! every route an RPC, and each route's request and answer, filled in every field
+//! (of the descriptor) and written by the very serde impls the facade uses, fit the
+//! document's schemas exactly: a field on one side only fails here.
+
+use std::collections::BTreeSet;
+
+use prost::Message;
+use prost_reflect::{DynamicMessage, Kind, MapKey, MessageDescriptor, Value as Field};
+use serde_json::{Value, json};
+
+use super::document;
+use crate::http::{descriptors, route::Target, routes::table};
+
+fn doc() -> Value {
+    document(&table()).unwrap()
+}
+
+#[test]
+fn every_public_rpc_has_one_route_and_every_route_an_rpc() {
+    let mut rpcs = BTreeSet::new();
+    for service in [
+        "shop.gateway.v1.ShopService",
+        "shop.gateway.v1.AdminService",
+    ] {
+        let service = descriptors::pool().get_service_by_name(service).unwrap();
+        rpcs.extend(service.methods().map(|m| m.full_name().to_owned()));
+    }
+    let mut routed = BTreeSet::new();
+    for route in table() {
+        if let Target::Rpc(rpc) = &route.target {
+            assert!(
+                routed.insert(rpc.descriptor.full_name().to_owned()),
+                "{} has two routes",
+                rpc.descriptor.full_name()
+            );
+        }
+    }
+    assert_eq!(
+        rpcs, routed,
+        "an RPC without a route, or a route without an RPC"
+    );
+}
+
+#[test]
+fn the_document_has_every_route_and_only_those() {
+    let doc = doc();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_ascii_uppercase()));
+        }
+    }
+    let mut expected = BTreeSet::new();
+    for route in table() {
+        let described = match &route.target {
+            Target::Rpc(_) => true,
+            Target::Plain { doc } => doc.is_some(),
+        };
+        if described {
+            expected.insert(format!("{} {}", route.method, route.path));
+        }
+    }
+    assert_eq!(documented, expected);
+    for pinned in [
+        "GET /v1/products",
+        "POST /v1/checkout",
+        "GET /v1/admin/sagas",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /v1/openapi.json",
+    ] {
+        assert!(documented.contains(pinned), "{pinned}");
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = doc();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 50, "{}", refs.len());
+    for r in refs {
+        let pointer = r.strip_prefix('#').unwrap();
+        assert!(doc.pointer(pointer).is_some(), "dangling {r}");
+    }
+}
+
+#[test]
+fn requests_and_answers_fit_the_document_field_for_field() {
+    let doc = doc();
+    for route in table() {
+        let Target::Rpc(rpc) = &route.target else {
+            continue;
+        };
+        let name = format!("{} {}", route.method, route.path);
+        let operation = &doc["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
+        let path_keys: Vec<String> = rpc
+            .path_fields
+            .iter()
+            .map(|(_, f)| {
+                rpc.descriptor
+                    .input()
+                    .get_field_by_name(f)
+                    .unwrap()
+                    .json_name()
+                    .to_owned()
+            })
+            .collect();
+
+        // The request: what pbjson writes of a request filled in every field, less
+        // what the path gives, is what the document describes.
+        let mut seen = BTreeSet::new();
+        for variant in 0..2 {
+            let bytes = filled(&rpc.descriptor.input(), variant, 0).encode_to_vec();
+            let mut json = (rpc.codec.request_json)(&bytes).unwrap();
+            let object = json.as_object_mut().unwrap();
+            for key in &path_keys {
+                assert!(
+                    object.remove(key).is_some(),
+                    "{name}: {key} is not in the request"
+                );
+            }
+            if rpc.has_body(&route.method) {
+                let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+                let body = if body.is_null() {
+                    &json!({"type": "object", "properties": {}, "additionalProperties": false})
+                } else {
+                    body
+                };
+                valid(&doc, body, &json, &format!("{name} request"));
+                seen_paths(&doc, body, &json, "", &mut seen);
+            } else {
+                for (key, value) in json.as_object().unwrap() {
+                    let param = operation["parameters"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|p| p["in"] == "query" && p["name"] == *key)
+                        .unwrap_or_else(|| {
+                            panic!("{name}: the request has {key}, no query parameter does")
+                        });
+                    valid(&doc, &param["schema"], value, &format!("{name} ?{key}"));
+                    seen.insert(format!("/{key}"));
+                }
+            }
+            // And the facade reads back what it wrote.
+            let mut back = (rpc.codec.request_json)(&bytes).unwrap();
+            let again = (rpc.codec.request_from_json)(back.take()).unwrap();
+            assert_eq!(
+                again, bytes,
+                "{name}: the request does not survive its JSON"
+            );
+        }
+        let mut described = BTreeSet::new();
+        if rpc.has_body(&route.method) {
+            let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+            if !body.is_null() {
+                all_paths(&doc, body, "", 0, &mut described);
+            }
+        } else {
+            for p in operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "query")
+            {
+                described.insert(format!("/{}", p["name"].as_str().unwrap()));
+            }
+        }
+        assert_eq!(described, seen, "{name}: request fields described vs sent");
+
+        // The answer.
+        let ok = rpc.ok.as_u16().to_string();
+        let schema = &operation["responses"][&ok]["content"]["application/json"]["schema"];
+        let mut seen = BTreeSet::new();
+        for variant in 0..2 {
+            let bytes = filled(&rpc.descriptor.output(), variant, 0).encode_to_vec();
+            let json = (rpc.codec.response_json)(&bytes).unwrap();
+            valid(&doc, schema, &json, &format!("{name} answer"));
+            seen_paths(&doc, schema, &json, "", &mut seen);
+        }
+        let mut described = BTreeSet::new();
+        all_paths(&doc, schema, "", 0, &mut described);
+        assert_eq!(
+            described, seen,
+            "{name}: answer fields described vs written"
+        );
+    }
+}
+
+#[test]
+fn routes_answer_their_documented_statuses() {
+    let doc = doc();
+    for route in table() {
+        let Target::Rpc(rpc) = &route.target else {
+            continue;
+        };
+        let responses =
+            &doc["paths"][route.path][route.method.as_str().to_ascii_lowercase()]["responses"];
+        let mut expected: Vec<u16> = super::rpc_errors(&route, rpc);
+        expected.push(rpc.ok.as_u16());
+        expected.sort_unstable();
+        let declared: Vec<u16> = responses
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.parse().unwrap())
+            .collect();
+        let mut declared = declared;
+        declared.sort_unstable();
+        assert_eq!(declared, expected, "{} {}", route.method, route.path);
+        assert!(
+            declared.contains(&400) && declared.contains(&503),
+            "{}",
+            route.path
+        );
+    }
+    // Every status the code mapping can answer a client has a response object.
+    let mapped: BTreeSet<u16> = [400, 401, 403, 404, 409, 429, 500, 503, 504].into();
+    let objects: BTreeSet<u16> = doc["components"]["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.parse().unwrap())
+        .collect();
+    assert!(mapped.is_subset(&objects));
+}
+
+#[test]
+fn keyed_routes_take_the_idempotency_key() {
+    let doc = doc();
+    let keyed: BTreeSet<String> = table()
+        .iter()
+        .filter_map(|r| match &r.target {
+            Target::Rpc(rpc) if rpc.keyed => Some(rpc.descriptor.name().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let expected: BTreeSet<String> = [
+        "PlaceOrder",
+        "PayOrder",
+        "Checkout",
+        "CreateProduct",
+        "AdjustStock",
+        "TopUpPoints",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(keyed, expected);
+    let place = &doc["paths"]["/v1/orders"]["post"];
+    assert!(
+        place["parameters"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"$ref": "#/components/parameters/IdempotencyKey"}))
+    );
+    assert_eq!(
+        place["responses"]["201"]["headers"]["Idempotent-Replayed"]["$ref"],
+        "#/components/headers/IdempotentReplayed"
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+}
+
+/// A message with every field set (for each oneof, member `variant`), `depth` deep.
+fn filled(message: &MessageDescriptor, variant: usize, depth: usize) -> DynamicMessage {
+    let mut out = DynamicMessage::new(message.clone());
+    if message.full_name() == "google.protobuf.Timestamp" {
+        out.set_field_by_name("seconds", Field::I64(1_700_000_000));
+        out.set_field_by_name("nanos", Field::I32(120_000_000));
+        return out;
+    }
+    for field in message.fields() {
+        if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
+            let members: Vec<_> = oneof.fields().collect();
+            if members[variant % members.len()].name() != field.name() {
+                continue;
+            }
+        }
+        let value = if field.is_map() {
+            let Kind::Message(entry) = field.kind() else {
+                unreachable!()
+            };
+            let key = match entry.map_entry_key_field().kind() {
+                Kind::String => MapKey::String("k".into()),
+                Kind::Bool => MapKey::Bool(true),
+                _ => MapKey::I64(7),
+            };
+            Field::Map(
+                [(
+                    key,
+                    single(&entry.map_entry_value_field().kind(), variant, depth),
+                )]
+                .into(),
+            )
+        } else if field.is_list() {
+            Field::List(vec![single(&field.kind(), variant, depth)])
+        } else {
+            single(&field.kind(), variant, depth)
+        };
+        out.set_field(&field, value);
+    }
+    out
+}
+
+fn single(kind: &Kind, variant: usize, depth: usize) -> Field {
+    match kind {
+        Kind::Double => Field::F64(1.5),
+        Kind::Float => Field::F32(1.5),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Field::I32(7),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Field::I64(7),
+        Kind::Uint32 | Kind::Fixed32 => Field::U32(7),
+        Kind::Uint64 | Kind::Fixed64 => Field::U64(7),
+        Kind::Bool => Field::Bool(true),
+        Kind::String => Field::String("s".into()),
+        Kind::Bytes => Field::Bytes(b"b".to_vec().into()),
+        Kind::Enum(e) => Field::EnumNumber(
+            e.values()
+                .map(|v| v.number())
+                .find(|n| *n != 0)
+                .unwrap_or(0),
+        ),
+        Kind::Message(m) => {
+            assert!(depth < 6, "{} nests too deep", m.full_name());
+            Field::Message(filled(m, variant, depth + 1))
+        }
+    }
+}
+
+/// Validates `instance` against `schema` (which may refer into the document).
+fn valid(doc: &Value, schema: &Value, instance: &Value, what: &str) {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": doc["components"],
+        "allOf": [schema],
+    });
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: {instance} does not fit: {errors:#?}"
+    );
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or(&Value::Null),
+        None => schema,
+    }
+}
+
+/// The property paths of `instance` under `schema` (`/lines/productId`).
+fn seen_paths(
+    doc: &Value,
+    schema: &Value,
+    instance: &Value,
+    prefix: &str,
+    out: &mut BTreeSet<String>,
+) {
+    let schema = resolve(doc, schema);
+    match (schema.get("properties"), instance) {
+        (Some(properties), Value::Object(fields)) => {
+            for (key, value) in fields {
+                let path = format!("{prefix}/{key}");
+                out.insert(path.clone());
+                seen_paths(doc, &properties[key], value, &path, out);
+            }
+        }
+        _ => {
+            if let (Some(items), Value::Array(values)) = (schema.get("items"), instance) {
+                for value in values {
+                    seen_paths(doc, items, value, prefix, out);
+                }
+            }
+        }
+    }
+}
+
+/// Every property path `schema` describes.
+fn all_paths(doc: &Value, schema: &Value, prefix: &str, depth: usize, out: &mut BTreeSet<String>) {
+    assert!(depth < 8, "schema at {prefix} nests too deep");
+    let schema = resolve(doc, schema);
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (key, property) in properties {
+            let path = format!("{prefix}/{key}");
+            out.insert(path.clone());
+            all_paths(doc, property, &path, depth + 1, out);
+        }
+    } else if let Some(items) = schema.get("items") {
+        all_paths(doc, items, prefix, depth + 1, out);
+    }
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if key == "$ref" {
+                    out.extend(v.as_str().map(str::to_owned));
+                } else {
+                    collect_refs(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
