@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. The tests start their own private PostgreSQL and Redis
 # (from the installed server binaries, on free loopback ports, in temp dirs), so this
-# only makes sure those binaries are installed. Extra arguments go to `cargo test`.
+# only makes sure those binaries are installed, and the tools of the deployment and
+# web tests (chromium among them). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_packages
 ensure_deploy_tools
+ensure_web_tools
 exec cargo test --workspace --locked "$@"

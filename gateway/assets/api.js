@@ -15,8 +15,12 @@ export class ApiError extends Error {
 // A token field: what is pasted is kept in sessionStorage under `key`.
 export function tokenField(input, key, onChange) {
   input.value = sessionStorage.getItem(key) || '';
+  let last = input.value.trim();
   input.addEventListener('change', () => {
-    sessionStorage.setItem(key, input.value.trim());
+    const value = input.value.trim();
+    if (value === last) return;
+    last = value;
+    sessionStorage.setItem(key, value);
     onChange();
   });
   return () => input.value.trim();

@@ -14,7 +14,6 @@ let poller = null;
 async function api(method, path, body) {
   try {
     const answer = await call(token(), method, path, body);
-    showError(errorBox, null);
     return answer.data;
   } catch (err) {
     showError(errorBox, err);
@@ -117,6 +116,7 @@ async function showSaga(id) {
 }
 
 async function retry(id) {
+  showError(errorBox, null);
   try {
     await api('POST', `/v1/admin/sagas/${id}/retry`, {});
     await showSaga(id);
@@ -140,6 +140,7 @@ async function loadParked() {
 }
 
 function refresh() {
+  showError(errorBox, null);
   if (!token()) {
     showError(errorBox, new Error('Paste an admin token above (README: shopctl token --role admin).'));
     return;

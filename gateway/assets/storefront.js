@@ -12,7 +12,6 @@ let poller = null;
 async function api(method, path, body, key) {
   try {
     const answer = await call(token(), method, path, body, key);
-    showError(errorBox, null);
     return answer.data;
   } catch (err) {
     showError(errorBox, err);
@@ -99,6 +98,7 @@ async function poll() {
 }
 
 async function act(button, work) {
+  showError(errorBox, null);
   button.disabled = true;
   try {
     await work();
@@ -119,7 +119,10 @@ $('delivery').addEventListener('submit', (event) => {
   const delivery = Object.fromEntries(new FormData(event.target));
   if (!delivery.requirement) delete delivery.requirement;
   act($('checkout'), async () => {
-    if (items.length === 0) throw showError(errorBox, new Error('choose a quantity first'));
+    if (items.length === 0) {
+      showError(errorBox, new Error('Choose a quantity first.'));
+      return;
+    }
     // One key per click: a retried request (say, after a lost answer) is not a second order.
     const placed = await api('POST', '/v1/orders', { items, delivery }, crypto.randomUUID());
     show(placed);
@@ -135,6 +138,7 @@ $('confirm').addEventListener('click', () =>
   act($('confirm'), async () => show(await api('POST', `/v1/orders/${current.id}/confirm-receipt`, {}))));
 
 function refresh() {
+  showError(errorBox, null);
   if (!token()) {
     showError(errorBox, new Error('Paste a user token above (README: shopctl token).'));
     return;
