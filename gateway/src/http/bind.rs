@@ -5,7 +5,7 @@
 
 use axum::{
     extract::{Query, Request},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
 };
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
@@ -38,12 +38,9 @@ impl Binding {
         }
     }
 
-    /// The request message and the headers (for the gRPC metadata); a request that
-    /// does not fit is answered here in the pinned error body.
-    pub async fn message<T: DeserializeOwned>(
-        &self,
-        request: Request,
-    ) -> Result<(T, HeaderMap), Response> {
+    /// The request message; a request that does not fit is answered here in the
+    /// pinned error body.
+    pub async fn message<T: DeserializeOwned>(&self, request: Request) -> Result<T, Response> {
         let (mut parts, body) = request.into_parts();
         let params = if self.path_fields.is_empty() {
             Vec::new()
@@ -62,7 +59,6 @@ impl Binding {
             }
             _ => Vec::new(),
         };
-        let headers = parts.headers.clone();
         let mut fields = if self.body {
             json::object(Request::from_parts(parts, body)).await?
         } else {
@@ -76,9 +72,8 @@ impl Binding {
             let field = self.path_field(&param)?;
             fields.insert(field.json_name().to_owned(), Value::String(raw));
         }
-        let message = serde_json::from_value(Value::Object(fields))
-            .map_err(|err| invalid(format!("invalid request: {err}")))?;
-        Ok((message, headers))
+        serde_json::from_value(Value::Object(fields))
+            .map_err(|err| invalid(format!("invalid request: {err}")))
     }
 
     /// The field a path parameter fills.
@@ -142,8 +137,8 @@ impl Binding {
 fn query_value(field: &FieldDescriptor, raw: &str) -> Result<Value, Response> {
     Ok(match field.kind() {
         Kind::Bool => match raw {
-            "true" | "1" | "" => Value::Bool(true),
-            "false" | "0" => Value::Bool(false),
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
             _ => {
                 return Err(invalid(format!(
                     "{} must be true or false, got {raw:?}",

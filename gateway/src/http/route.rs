@@ -175,19 +175,21 @@ where
         let descriptor = descriptors::method(&full)
             .unwrap_or_else(|| panic!("route {} names no RPC {full}", r.path));
         let binding = Binding::new(descriptor.input(), r.path_fields, r.method == Method::POST);
-        let (call, ok) = (r.call, r.ok);
+        let (call, ok, access) = (r.call, r.ok, r.access);
         let handler = move |State(state): State<AppState>, request: Request| {
             let binding = binding.clone();
             async move {
-                let (message, headers) = match binding.message::<Req>(request).await {
-                    Ok(bound) => bound,
+                let metadata = MetadataMap::from_headers(request.headers().clone());
+                // Who is asking comes before what is asked: a caller without a valid
+                // token learns nothing about the body (401 before any 400).
+                if let Err(status) = authorize(&state.gateway, access, &metadata) {
+                    return ApiError(status).into_response();
+                }
+                let message = match binding.message::<Req>(request).await {
+                    Ok(message) => message,
                     Err(rejection) => return rejection,
                 };
-                let request = tonic::Request::from_parts(
-                    MetadataMap::from_headers(headers),
-                    Default::default(),
-                    message,
-                );
+                let request = tonic::Request::from_parts(metadata, Default::default(), message);
                 answer(call(state.gateway, request).await, ok)
             }
         };
@@ -212,6 +214,16 @@ where
             }),
             handler: on(filter, handler),
         }
+    }
+}
+
+/// The same check the RPC makes first (it makes it again: the gRPC face has no
+/// facade in front of it).
+fn authorize(gateway: &Gateway, access: Access, metadata: &MetadataMap) -> Result<(), Status> {
+    match access {
+        Access::Public => Ok(()),
+        Access::User => gateway.auth.caller(metadata).map(drop),
+        Access::Admin => gateway.auth.admin(metadata).map(drop),
     }
 }
 

@@ -24,6 +24,29 @@ pub use schema::Schemas;
 
 pub const PATH: &str = "/v1/openapi.json";
 
+/// OpenAPI links: where the ids in an answer lead (from, to, the path parameter of
+/// `to`, the JSON pointer into the answer). They let a client, and schemathesis's
+/// stateful phase, follow a new order or product to the operations on it.
+const LINKS: &[(&str, &str, &str, &str)] = &[
+    ("PlaceOrder", "GetOrder", "id", "/id"),
+    ("PlaceOrder", "PayOrder", "id", "/id"),
+    ("PlaceOrder", "CancelOrder", "id", "/id"),
+    ("Checkout", "GetOrder", "id", "/id"),
+    ("Checkout", "CancelOrder", "id", "/id"),
+    ("Checkout", "MarkShipped", "id", "/id"),
+    ("Checkout", "MarkDelivered", "id", "/id"),
+    ("Checkout", "ConfirmReceipt", "id", "/id"),
+    ("MarkDelivered", "ConfirmReceipt", "id", "/id"),
+    ("ListOrders", "GetOrder", "id", "/orders/0/id"),
+    ("CreateProduct", "GetProduct", "id", "/id"),
+    ("CreateProduct", "AdjustStock", "id", "/id"),
+    ("ListProducts", "GetProduct", "id", "/products/0/id"),
+    ("GetWallet", "TopUpPoints", "user_id", "/userId"),
+    ("ListSagas", "GetSaga", "id", "/sagas/0/id"),
+    ("ListSagas", "RetrySaga", "id", "/sagas/0/id"),
+    ("RetrySaga", "GetSaga", "id", "/id"),
+];
+
 /// Routes outside the RPCs that the document describes.
 #[derive(Debug, Clone, Copy)]
 pub enum Plain {
@@ -185,15 +208,24 @@ fn rpc_operation(route: &Route, rpc: &Rpc, schemas: &mut Schemas) -> Result<Valu
         ok_headers["Idempotent-Replayed"] =
             json!({"$ref": "#/components/headers/IdempotentReplayed"});
     }
+    let mut ok_response = json!({
+        "description": rpc.ok.canonical_reason().unwrap_or("OK"),
+        "headers": ok_headers,
+        "content": {"application/json": {"schema": schemas.message(&method.output())?}},
+    });
+    let links: Map<String, Value> = LINKS
+        .iter()
+        .filter(|(from, ..)| *from == method.name())
+        .map(|(_, to, param, pointer)| {
+            let link = json!({"operationId": to, "parameters": {*param: format!("$response.body#{pointer}")}});
+            ((*to).to_owned(), link)
+        })
+        .collect();
+    if !links.is_empty() {
+        ok_response["links"] = Value::Object(links);
+    }
     let mut responses = Map::new();
-    responses.insert(
-        rpc.ok.as_u16().to_string(),
-        json!({
-            "description": rpc.ok.canonical_reason().unwrap_or("OK"),
-            "headers": ok_headers,
-            "content": {"application/json": {"schema": schemas.message(&method.output())?}},
-        }),
-    );
+    responses.insert(rpc.ok.as_u16().to_string(), ok_response);
     for status in rpc_errors(route, rpc) {
         responses.insert(
             status.to_string(),

@@ -418,3 +418,51 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn links_lead_to_operations_that_take_the_id() {
+    let doc = doc();
+    let mut operations = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            operations.insert(
+                operation["operationId"].as_str().unwrap().to_owned(),
+                operation.clone(),
+            );
+        }
+    }
+    let mut count = 0;
+    for operation in operations.values() {
+        for response in operation["responses"].as_object().unwrap().values() {
+            let Some(links) = response["links"].as_object() else {
+                continue;
+            };
+            let schema = &response["content"]["application/json"]["schema"];
+            for link in links.values() {
+                count += 1;
+                let target = &operations[link["operationId"].as_str().unwrap()];
+                for (param, expression) in link["parameters"].as_object().unwrap() {
+                    assert!(
+                        target["parameters"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|p| p["in"] == "path" && p["name"] == *param),
+                        "{link}"
+                    );
+                    let pointer = expression
+                        .as_str()
+                        .unwrap()
+                        .strip_prefix("$response.body#/")
+                        .unwrap();
+                    let first = pointer.split('/').next().unwrap();
+                    assert!(
+                        resolve(&doc, schema)["properties"].get(first).is_some(),
+                        "{link}: no {first} in the answer"
+                    );
+                }
+            }
+        }
+    }
+    assert!(count >= 15, "{count}");
+}
