@@ -65,11 +65,19 @@ impl Binding {
             Map::new()
         };
         for (name, raw) in query {
-            self.put_query(&mut fields, &name, &raw)?;
+            self.put_query(&mut fields, &name, &raw).map_err(invalid)?;
         }
         // The path names the resource: it wins over the same field in the body.
         for (param, raw) in params {
-            let field = self.path_field(&param)?;
+            let Some(field) = self.path_field(&param) else {
+                tracing::error!(param, "a path parameter of the route table names no field");
+                return Err(plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Code::Internal,
+                    "INTERNAL",
+                    "internal error",
+                ));
+            };
             fields.insert(field.json_name().to_owned(), Value::String(raw));
         }
         serde_json::from_value(Value::Object(fields))
@@ -77,20 +85,11 @@ impl Binding {
     }
 
     /// The field a path parameter fills.
-    fn path_field(&self, param: &str) -> Result<FieldDescriptor, Response> {
+    fn path_field(&self, param: &str) -> Option<FieldDescriptor> {
         self.path_fields
             .iter()
             .find(|(p, _)| *p == param)
             .and_then(|(_, field)| self.message.get_field_by_name(field))
-            .ok_or_else(|| {
-                tracing::error!(param, "a path parameter of the route table names no field");
-                plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Code::Internal,
-                    "INTERNAL",
-                    "internal error",
-                )
-            })
     }
 
     /// The field a query parameter names (by its JSON or proto name), if the route
@@ -105,15 +104,16 @@ impl Binding {
             .filter(|field| !self.path_fields.iter().any(|(_, f)| *f == field.name()))
     }
 
+    /// Puts a query parameter into `fields`, or says why it does not fit.
     fn put_query(
         &self,
         fields: &mut Map<String, Value>,
         name: &str,
         raw: &str,
-    ) -> Result<(), Response> {
+    ) -> Result<(), String> {
         let field = self
             .query_field(name)
-            .ok_or_else(|| invalid(format!("unknown query parameter {name:?}")))?;
+            .ok_or_else(|| format!("unknown query parameter {name:?}"))?;
         let value = query_value(&field, raw)?;
         let key = field.json_name().to_owned();
         if field.is_list() {
@@ -122,10 +122,10 @@ impl Binding {
                 .or_insert_with(|| Value::Array(Vec::new()))
             {
                 Value::Array(values) => values.push(value),
-                _ => return Err(invalid(format!("{name} is given twice"))),
+                _ => return Err(format!("{name} is given twice")),
             }
         } else if fields.insert(key, value).is_some() {
-            return Err(invalid(format!("{name} is given more than once")));
+            return Err(format!("{name} is given more than once"));
         }
         Ok(())
     }
@@ -134,16 +134,16 @@ impl Binding {
 /// A query parameter as the JSON value of its field. Numbers stay strings (the
 /// proto3 JSON mapping takes both); an enum also takes its short name
 /// (`state=STUCK` for `SAGA_STATE_STUCK`), any case.
-fn query_value(field: &FieldDescriptor, raw: &str) -> Result<Value, Response> {
+fn query_value(field: &FieldDescriptor, raw: &str) -> Result<Value, String> {
     Ok(match field.kind() {
         Kind::Bool => match raw {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             _ => {
-                return Err(invalid(format!(
+                return Err(format!(
                     "{} must be true or false, got {raw:?}",
                     field.json_name()
-                )));
+                ));
             }
         },
         Kind::Enum(e) => {
@@ -155,10 +155,10 @@ fn query_value(field: &FieldDescriptor, raw: &str) -> Result<Value, Response> {
             Value::String(name)
         }
         Kind::Message(_) => {
-            return Err(invalid(format!(
+            return Err(format!(
                 "{} cannot be given as a query parameter",
                 field.json_name()
-            )));
+            ));
         }
         _ => Value::String(raw.to_owned()),
     })
