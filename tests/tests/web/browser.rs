@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use tokio::process::Command;
 use uuid::Uuid;
 
-use crate::{facade::send, tools};
+use crate::{http::send, tools};
 
 const PAGE_DEADLINE: Duration = Duration::from_secs(120);
 

@@ -10,5 +10,8 @@
 
 mod browser;
 mod contract;
+mod cors;
 mod facade;
+mod http;
+mod served;
 mod tools;
