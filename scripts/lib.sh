@@ -209,3 +209,48 @@ stop_rabbitmq() {
   kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$pidfile"
 }
+
+# The tools of the web tests (tests/tests/web): Debian's chromium (with a font, for
+# legible screenshots), driven by playwright-core from npm, and schemathesis with
+# openapi-spec-validator from PyPI, pinned, in a folder of their own outside the
+# checkout (kept across clones). Exports SHOP_WEB_TOOLS, that folder.
+WEB_PY_TOOLS="schemathesis==4.32.5 openapi-spec-validator==0.9.0"
+WEB_NPM_TOOLS="playwright-core@1.65.1"
+ensure_web_tools() {
+  local dir=${SHOP_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/shop-tools}/web
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium fonts-liberation)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "please install: ${missing[*]}"
+    log "installing ${missing[*]} (for the browser tests)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [ "$(cat "$dir/pins" 2>/dev/null)" != "$WEB_PY_TOOLS $WEB_NPM_TOOLS" ]; then
+    mkdir -p "${dir%/*}"
+    ( flock 9 && install_web_tools "$dir" ) 9>"${dir%/*}/web.lock" || die "could not install the web test tools"
+  fi
+  export SHOP_WEB_TOOLS="$dir"
+}
+
+install_web_tools() {
+  local dir=$1
+  [ "$(cat "$dir/pins" 2>/dev/null)" = "$WEB_PY_TOOLS $WEB_NPM_TOOLS" ] && return 0
+  log "installing the web test tools ($WEB_PY_TOOLS $WEB_NPM_TOOLS)"
+  rm -rf "$dir"
+  mkdir -p "$dir/bin" "$dir/node"
+  if ! python3 -m venv "$dir/venv" >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$dir/venv"
+    python3 -m venv "$dir/venv"
+  fi
+  "$dir/venv/bin/pip" install -q --disable-pip-version-check $WEB_PY_TOOLS
+  # playwright-core brings no browser of its own: the tests launch Debian's chromium.
+  npm install --silent --no-audit --no-fund --prefix "$dir/node" $WEB_NPM_TOOLS >/dev/null
+  ln -sf "$dir/venv/bin/schemathesis" "$dir/bin/schemathesis"
+  ln -sf "$dir/venv/bin/openapi-spec-validator" "$dir/bin/openapi-spec-validator"
+  echo "$WEB_PY_TOOLS $WEB_NPM_TOOLS" > "$dir/pins"
+}

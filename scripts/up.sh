@@ -116,7 +116,8 @@ cat <<INFO
 
 The checkout system is up.
   gateway gRPC   $GATEWAY_GRPC   (shop.gateway.v1.ShopService, AdminService; health, reflection)
-  gateway REST   http://$GATEWAY_HTTP
+  gateway REST   http://$GATEWAY_HTTP   (OpenAPI: /v1/openapi.json, docs: /docs)
+  in a browser   http://$GATEWAY_HTTP/ (storefront, paste the user token)   http://$GATEWAY_HTTP/admin (console, the admin token)
   order-svc      $ORDER_ADDR     payment-svc $PAYMENT_ADDR     delivery-svc $DELIVERY_ADDR
   PostgreSQL     127.0.0.1:$PG_PORT (databases order, payment, delivery, gateway)
   Redis          127.0.0.1:$REDIS_PORT

@@ -154,7 +154,7 @@ impl Service for App {
             ],
             shutdown.clone(),
         );
-        let router = crate::http::router(self.gateway, self.readiness);
+        let router = crate::http::router(self.gateway, self.readiness, &self.config);
         let http_stop = shutdown.clone();
         // Nagle off, as on the gRPC side: small JSON answers must not wait for ACKs.
         let listener = self.http.tap_io(|tcp| {

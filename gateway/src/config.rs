@@ -46,6 +46,9 @@ pub struct Config {
     /// The longest backoff before recovery retries a deferred saga
     /// (`SAGA_BACKOFF_MAX`, default 60s).
     pub saga_backoff_max: Duration,
+    /// Origins whose pages may call the REST facade (`CORS_ALLOWED_ORIGINS`; none by
+    /// default, `*` for any).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -80,6 +83,7 @@ impl Config {
                 config::duration(env, "SAGA_BACKOFF_MAX", Duration::from_secs(60))?,
                 Duration::from_secs(1),
             )?,
+            cors_allowed_origins: crate::http::cors::origins(env)?,
         })
     }
 }
@@ -107,6 +111,7 @@ impl Config {
             checkout_concurrency: 32,
             saga_lease: saga::log::LEASE,
             saga_backoff_max: Duration::from_secs(60),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

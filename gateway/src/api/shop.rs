@@ -96,7 +96,7 @@ impl ShopService for Gateway {
         .await;
         // A refused PlaceOrder created nothing (the hold is released).
         self.settle(&caller, &keyed, &result, false).await;
-        result.map(Response::new)
+        result.map(|order| answer(order, keyed.claim))
     }
 
     #[tracing::instrument(name = "pay_order", skip_all, fields(order_id = %request.get_ref().order_id))]
@@ -144,7 +144,7 @@ impl ShopService for Gateway {
         .await;
         // A refused payment leaves the order payable: the same key may pay it later.
         self.settle(&caller, &keyed, &result, false).await;
-        result.map(Response::new)
+        result.map(|order| answer(order, keyed.claim))
     }
 
     #[tracing::instrument(name = "checkout", skip_all, fields(order_id))]
@@ -197,7 +197,7 @@ impl ShopService for Gateway {
         }
         .await;
         self.settle(&caller, &keyed, &result, created).await;
-        result.map(Response::new)
+        result.map(|order| answer(order, keyed.claim))
     }
 
     #[tracing::instrument(name = "cancel_order", skip_all, fields(order_id = %request.get_ref().order_id))]
@@ -296,6 +296,22 @@ impl ShopService for Gateway {
             .public("payment-svc")?;
         Ok(Response::new(wallet))
     }
+}
+
+/// Response metadata (and, over REST, header) on an answer replayed for an
+/// idempotency key, as Stripe marks it.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// The answer to a keyed call; a key seen finished before makes it a replay.
+fn answer(order: Order, claim: Claim) -> Response<Order> {
+    let mut response = Response::new(order);
+    if matches!(claim, Claim::Finished(_)) {
+        response.metadata_mut().insert(
+            IDEMPOTENT_REPLAYED,
+            tonic::metadata::MetadataValue::from_static("true"),
+        );
+    }
+    response
 }
 
 /// Why an order that is neither unpaid nor paid cannot be paid.

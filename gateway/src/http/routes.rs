@@ -1,405 +1,214 @@
-//! Paths -> RPCs.
-
-use std::future::Future;
+//! The route table: every path the facade answers, the one source of both the router
+//! and the OpenAPI document (DESIGN.md "REST facade" pins the RPC paths).
 
 use axum::{
-    Router,
-    extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State},
-    http::{HeaderMap, StatusCode, request::Parts},
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::get as get_page,
 };
-use serde::{Deserialize, Serialize};
-use shop_common::detach::DetachLayer;
-use shop_proto::gateway::{
-    AdjustStockRequest, CancelOrderRequest, CheckoutRequest, ConfirmReceiptRequest,
-    CreateProductRequest, GetOrderRequest, GetProductRequest, GetSagaRequest, GetWalletRequest,
-    IssueCouponRequest, ListOrdersRequest, ListParkedEventsRequest, ListProductsRequest,
-    ListSagasRequest, MarkDeliveredRequest, MarkShippedRequest, PayOrderRequest, PlaceOrderRequest,
-    RetrySagaRequest, SagaState, TopUpPointsRequest, admin_service_server::AdminService,
-    shop_service_server::ShopService,
-};
-use tonic::{Code, Status, metadata::MetadataMap};
+use shop_proto::gateway::{admin_service_server::AdminService, shop_service_server::ShopService};
 
 use super::{
-    error::{ApiError, plain},
-    json::{MAX_BODY, ProtoJson, respond},
-    telemetry,
+    AppState, openapi, pages,
+    route::{Route, get, post},
 };
-use crate::{api::Gateway, readiness::Readiness};
 
-#[derive(Clone)]
-struct AppState {
-    gateway: Gateway,
-    readiness: Readiness,
-}
-
-pub fn router(gateway: Gateway, readiness: Readiness) -> Router {
-    Router::new()
-        .route("/v1/products", get(list_products))
-        .route("/v1/products/{id}", get(get_product))
-        .route("/v1/orders", post(place_order).get(list_orders))
-        .route("/v1/orders/{id}", get(get_order))
-        .route("/v1/orders/{id}/pay", post(pay_order))
-        .route("/v1/orders/{id}/cancel", post(cancel_order))
-        .route("/v1/orders/{id}/confirm-receipt", post(confirm_receipt))
-        .route("/v1/checkout", post(checkout))
-        .route("/v1/wallet", get(get_wallet))
-        .route("/v1/admin/products", post(create_product))
-        .route("/v1/admin/products/{id}/stock", post(adjust_stock))
-        .route("/v1/admin/wallets/{user_id}/top-up", post(top_up))
-        .route("/v1/admin/coupons", post(issue_coupon))
-        .route("/v1/admin/orders/{id}/ship", post(mark_shipped))
-        .route("/v1/admin/orders/{id}/deliver", post(mark_delivered))
-        .route("/v1/admin/sagas", get(list_sagas))
-        .route("/v1/admin/sagas/{id}", get(get_saga))
-        .route("/v1/admin/sagas/{id}/retry", post(retry_saga))
-        .route("/v1/admin/parked-events", get(list_parked_events))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .fallback(|| async {
-            plain(
-                StatusCode::NOT_FOUND,
-                Code::NotFound,
-                "NOT_FOUND",
-                "no such path",
-            )
-        })
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(DetachLayer)
-        .layer(telemetry::spans())
-        .layer(axum::middleware::from_fn(telemetry::record))
-        .with_state(AppState { gateway, readiness })
-}
-
-/// Calls one RPC with the HTTP headers as metadata and answers in JSON.
-async fn unary<Req, Resp, F, Fut>(
-    headers: HeaderMap,
-    message: Req,
-    ok: StatusCode,
-    call: F,
-) -> Response
-where
-    F: FnOnce(tonic::Request<Req>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
-    Resp: Serialize,
-{
-    let request = tonic::Request::from_parts(
-        MetadataMap::from_headers(headers),
-        Default::default(),
-        message,
-    );
-    match call(request).await {
-        Ok(response) => respond(ok, response.get_ref()),
-        Err(status) => ApiError(status).into_response(),
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct PageQuery {
-    page_size: i32,
-    page_token: String,
-    state: String,
-    include_resolved: bool,
-}
-
-/// Query parameters of list calls; a malformed one is a 400 in the pinned error body.
-struct Page(PageQuery);
-
-impl<S: Send + Sync> FromRequestParts<S> for Page {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<PageQuery>::from_request_parts(parts, state)
-            .await
-            .map(|Query(q)| Page(q))
-            .map_err(|rejection| {
-                plain(
-                    StatusCode::BAD_REQUEST,
-                    Code::InvalidArgument,
-                    "VALIDATION_FAILED",
-                    rejection.body_text(),
-                )
-            })
-    }
-}
-
-async fn list_products(State(s): State<AppState>, headers: HeaderMap, Page(q): Page) -> Response {
-    let message = ListProductsRequest {
-        page_size: q.page_size,
-        page_token: q.page_token,
+/// An RPC of the public services as a [`super::route::Call`].
+macro_rules! call {
+    ($service:ident :: $method:ident) => {
+        |gateway, request| Box::pin(async move { $service::$method(&gateway, request).await })
     };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        ShopService::list_products(&s.gateway, r).await
-    })
-    .await
 }
 
-async fn get_product(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    unary(
-        headers,
-        GetProductRequest { id },
-        StatusCode::OK,
-        |r| async move { ShopService::get_product(&s.gateway, r).await },
-    )
-    .await
+const ORDER_ID: &[(&str, &str)] = &[("id", "order_id")];
+const PRODUCT_ID: &[(&str, &str)] = &[("id", "product_id")];
+const SAGA_ID: &[(&str, &str)] = &[("id", "saga_id")];
+
+/// Every route, RPCs first, then what the facade serves itself.
+pub fn table() -> Vec<Route> {
+    let mut routes: Vec<Route> = vec![
+        get(
+            "/v1/products",
+            "ShopService/ListProducts",
+            call!(ShopService::list_products),
+        )
+        .into(),
+        get(
+            "/v1/products/{id}",
+            "ShopService/GetProduct",
+            call!(ShopService::get_product),
+        )
+        .path_fields(&[("id", "id")])
+        .may(&[404])
+        .into(),
+        post(
+            "/v1/orders",
+            "ShopService/PlaceOrder",
+            call!(ShopService::place_order),
+        )
+        .created()
+        .keyed()
+        .may(&[404, 409])
+        .into(),
+        get(
+            "/v1/orders",
+            "ShopService/ListOrders",
+            call!(ShopService::list_orders),
+        )
+        .into(),
+        get(
+            "/v1/orders/{id}",
+            "ShopService/GetOrder",
+            call!(ShopService::get_order),
+        )
+        .path_fields(ORDER_ID)
+        .may(&[404])
+        .into(),
+        post(
+            "/v1/orders/{id}/pay",
+            "ShopService/PayOrder",
+            call!(ShopService::pay_order),
+        )
+        .path_fields(ORDER_ID)
+        .keyed()
+        .may(&[404, 409, 429])
+        .into(),
+        post(
+            "/v1/orders/{id}/cancel",
+            "ShopService/CancelOrder",
+            call!(ShopService::cancel_order),
+        )
+        .path_fields(ORDER_ID)
+        .may(&[404, 409])
+        .into(),
+        post(
+            "/v1/orders/{id}/confirm-receipt",
+            "ShopService/ConfirmReceipt",
+            call!(ShopService::confirm_receipt),
+        )
+        .path_fields(ORDER_ID)
+        .may(&[404, 409])
+        .into(),
+        post(
+            "/v1/checkout",
+            "ShopService/Checkout",
+            call!(ShopService::checkout),
+        )
+        .created()
+        .keyed()
+        .may(&[404, 409, 429])
+        .into(),
+        get(
+            "/v1/wallet",
+            "ShopService/GetWallet",
+            call!(ShopService::get_wallet),
+        )
+        .into(),
+        post(
+            "/v1/admin/products",
+            "AdminService/CreateProduct",
+            call!(AdminService::create_product),
+        )
+        .created()
+        .keyed()
+        .may(&[403, 409])
+        .into(),
+        post(
+            "/v1/admin/products/{id}/stock",
+            "AdminService/AdjustStock",
+            call!(AdminService::adjust_stock),
+        )
+        .path_fields(PRODUCT_ID)
+        .keyed()
+        .may(&[403, 404, 409])
+        .into(),
+        post(
+            "/v1/admin/wallets/{user_id}/top-up",
+            "AdminService/TopUpPoints",
+            call!(AdminService::top_up_points),
+        )
+        .path_fields(&[("user_id", "user_id")])
+        .keyed()
+        .may(&[403, 409])
+        .into(),
+        post(
+            "/v1/admin/coupons",
+            "AdminService/IssueCoupon",
+            call!(AdminService::issue_coupon),
+        )
+        .created()
+        .may(&[403, 404])
+        .into(),
+        post(
+            "/v1/admin/orders/{id}/ship",
+            "AdminService/MarkShipped",
+            call!(AdminService::mark_shipped),
+        )
+        .path_fields(ORDER_ID)
+        .may(&[403, 404, 409])
+        .into(),
+        post(
+            "/v1/admin/orders/{id}/deliver",
+            "AdminService/MarkDelivered",
+            call!(AdminService::mark_delivered),
+        )
+        .path_fields(ORDER_ID)
+        .may(&[403, 404, 409])
+        .into(),
+        get(
+            "/v1/admin/sagas",
+            "AdminService/ListSagas",
+            call!(AdminService::list_sagas),
+        )
+        .may(&[403])
+        .into(),
+        get(
+            "/v1/admin/sagas/{id}",
+            "AdminService/GetSaga",
+            call!(AdminService::get_saga),
+        )
+        .path_fields(SAGA_ID)
+        .may(&[403, 404])
+        .into(),
+        post(
+            "/v1/admin/sagas/{id}/retry",
+            "AdminService/RetrySaga",
+            call!(AdminService::retry_saga),
+        )
+        .path_fields(SAGA_ID)
+        .may(&[403, 404])
+        .into(),
+        get(
+            "/v1/admin/parked-events",
+            "AdminService/ListParkedEvents",
+            call!(AdminService::list_parked_events),
+        )
+        .may(&[403])
+        .into(),
+        Route::plain(
+            Method::GET,
+            "/healthz",
+            get_page(|| async { "ok" }),
+            Some(openapi::Plain::Health),
+        ),
+        Route::plain(
+            Method::GET,
+            "/readyz",
+            get_page(ready),
+            Some(openapi::Plain::Readiness),
+        ),
+        Route::plain(
+            Method::GET,
+            openapi::PATH,
+            get_page(openapi::serve),
+            Some(openapi::Plain::Document),
+        ),
+    ];
+    routes.extend(pages::routes());
+    routes
 }
 
-async fn place_order(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: ProtoJson<PlaceOrderRequest>,
-) -> Response {
-    unary(headers, body.0, StatusCode::CREATED, |r| async move {
-        ShopService::place_order(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn checkout(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: ProtoJson<CheckoutRequest>,
-) -> Response {
-    unary(headers, body.0, StatusCode::CREATED, |r| async move {
-        ShopService::checkout(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn pay_order(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: ProtoJson<PayOrderRequest>,
-) -> Response {
-    let message = PayOrderRequest {
-        order_id: id,
-        ..body.0
-    };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        ShopService::pay_order(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn cancel_order(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: ProtoJson<CancelOrderRequest>,
-) -> Response {
-    let message = CancelOrderRequest {
-        order_id: id,
-        ..body.0
-    };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        ShopService::cancel_order(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn confirm_receipt(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let message = ConfirmReceiptRequest { order_id: id };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        ShopService::confirm_receipt(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn list_orders(State(s): State<AppState>, headers: HeaderMap, Page(q): Page) -> Response {
-    let message = ListOrdersRequest {
-        page_size: q.page_size,
-        page_token: q.page_token,
-    };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        ShopService::list_orders(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn get_order(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    unary(
-        headers,
-        GetOrderRequest { order_id: id },
-        StatusCode::OK,
-        |r| async move { ShopService::get_order(&s.gateway, r).await },
-    )
-    .await
-}
-
-async fn get_wallet(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    unary(
-        headers,
-        GetWalletRequest {},
-        StatusCode::OK,
-        |r| async move { ShopService::get_wallet(&s.gateway, r).await },
-    )
-    .await
-}
-
-async fn create_product(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: ProtoJson<CreateProductRequest>,
-) -> Response {
-    unary(headers, body.0, StatusCode::CREATED, |r| async move {
-        AdminService::create_product(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn adjust_stock(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: ProtoJson<AdjustStockRequest>,
-) -> Response {
-    let message = AdjustStockRequest {
-        product_id: id,
-        ..body.0
-    };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::adjust_stock(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn top_up(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: ProtoJson<TopUpPointsRequest>,
-) -> Response {
-    let message = TopUpPointsRequest { user_id, ..body.0 };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::top_up_points(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn issue_coupon(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: ProtoJson<IssueCouponRequest>,
-) -> Response {
-    unary(headers, body.0, StatusCode::CREATED, |r| async move {
-        AdminService::issue_coupon(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn mark_shipped(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let message = MarkShippedRequest { order_id: id };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::mark_shipped(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn mark_delivered(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let message = MarkDeliveredRequest { order_id: id };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::mark_delivered(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn list_sagas(State(s): State<AppState>, headers: HeaderMap, Page(q): Page) -> Response {
-    let state = if q.state.is_empty() {
-        SagaState::Unspecified as i32
-    } else {
-        let name = q.state.to_ascii_uppercase();
-        let full = if name.starts_with("SAGA_STATE_") {
-            name
-        } else {
-            format!("SAGA_STATE_{name}")
-        };
-        match SagaState::from_str_name(&full) {
-            Some(state) => state as i32,
-            None => {
-                return plain(
-                    StatusCode::BAD_REQUEST,
-                    Code::InvalidArgument,
-                    "VALIDATION_FAILED",
-                    format!("unknown saga state {:?}", q.state),
-                );
-            }
-        }
-    };
-    let message = ListSagasRequest {
-        state,
-        page_size: q.page_size,
-        page_token: q.page_token,
-    };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::list_sagas(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn retry_saga(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let message = RetrySagaRequest { saga_id: id };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::retry_saga(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn get_saga(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let message = GetSagaRequest { saga_id: id };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::get_saga(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn list_parked_events(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Page(q): Page,
-) -> Response {
-    let message = ListParkedEventsRequest {
-        include_resolved: q.include_resolved,
-        page_size: q.page_size,
-        page_token: q.page_token,
-    };
-    unary(headers, message, StatusCode::OK, |r| async move {
-        AdminService::list_parked_events(&s.gateway, r).await
-    })
-    .await
-}
-
-async fn ready(State(s): State<AppState>) -> Response {
+async fn ready(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
     let report = s.readiness.check().await;
     let status = if report.ready {
         StatusCode::OK
