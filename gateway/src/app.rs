@@ -101,6 +101,7 @@ impl Service for App {
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
         let engine = self.gateway.engine.clone();
+        let handover = engine.clone();
         let recovery = worker::spawn_periodic(
             "saga-recovery",
             recovery::EVERY,
@@ -167,6 +168,8 @@ impl Service for App {
         tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
         let _ = tokio::join!(recovery, purge, consumer, sampler);
+        // What is still being driven here would otherwise wait out its lease.
+        handover.hand_over().await;
         metrics::stopped(metrics).await;
         grpc?;
         http?;

@@ -75,6 +75,18 @@ impl Engine {
         }
     }
 
+    /// Hands the sagas this instance drives to the others (at shutdown, once the
+    /// in-flight requests were given their grace period).
+    pub async fn hand_over(&self) {
+        match self.log.hand_over(self.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sagas = n, "handed unfinished sagas to the other instances"),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot hand sagas over; they wait for their lease to run out");
+            }
+        }
+    }
+
     /// Logs a new saga, leased to this instance.
     pub async fn start(&self, saga: &Saga) -> sqlx::Result<()> {
         self.log.create(saga, self.owner).await?;

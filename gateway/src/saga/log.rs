@@ -164,6 +164,21 @@ impl SagaLog {
         Ok(renewed == 1)
     }
 
+    /// Gives up every lease `owner` holds (a gateway shutting down): each such saga
+    /// moves to the next epoch with no owner and a lease that has run out, so another
+    /// instance takes it at once, and whatever of this instance still drives it is
+    /// fenced off. Returns how many were handed over.
+    pub async fn hand_over(&self, owner: Uuid) -> sqlx::Result<u64> {
+        let handed = sqlx::query(
+            "UPDATE sagas SET owner = NULL, epoch = epoch + 1, lease_until = now(), updated_at = now() \
+             WHERE owner = $1 AND state IN ('RUNNING', 'COMPENSATING')",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(handed.rows_affected())
+    }
+
     /// Claims the unfinished saga whose lease ran out longest ago, if any: it is
     /// leased to `owner` at the next epoch (so the previous driver's writes fail from
     /// now on), and the claim counts as an attempt. Safe with several instances.

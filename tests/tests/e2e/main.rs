@@ -12,6 +12,7 @@ mod faults;
 mod flows;
 mod gateway_crash;
 mod grpc_input;
+mod instances;
 mod operators;
 mod partial;
 mod rest;
