@@ -38,6 +38,22 @@ impl Violations {
         }
     }
 
+    /// An optional name of a reader of an outbox (StreamEvents `consumer`): at most 100
+    /// letters, digits, `-`, `_` or `.`; empty is none.
+    pub fn consumer_name(&mut self, field: impl Into<String>, raw: &str) -> Option<String> {
+        let name = raw.trim();
+        let ok = name.len() <= 100
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        self.check(
+            ok,
+            field,
+            "must be at most 100 letters, digits, '-', '_' or '.'",
+        );
+        (ok && !name.is_empty()).then(|| name.to_owned())
+    }
+
     /// Parses a required UUID (any version, hyphenated).
     pub fn uuid(&mut self, field: impl Into<String>, raw: &str) -> Option<Uuid> {
         match parse_uuid(raw) {

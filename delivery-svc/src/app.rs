@@ -12,7 +12,7 @@ use tonic::service::Routes;
 use crate::{
     Config,
     deliveries::Deliveries,
-    grpc,
+    grpc, retention,
     store::{holds::Holds, receipts, redis::Redis},
 };
 
@@ -31,13 +31,22 @@ impl App {
     /// Connects to Postgres, migrates and binds. Redis is connected lazily so the
     /// service starts (and answers UNAVAILABLE for holds) while Redis is down.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let pool = db::connect_with(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_timeouts,
+        )
+        .await?;
+        db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
         let redis =
             Redis::connect_lazily(&config.redis_url, config.redis_timeout).context("REDIS_URL")?;
+        // WAIT gets half of the command bound, so a missing replica is a clear
+        // UNAVAILABLE rather than a timeout.
+        let holds =
+            Holds::new(redis).with_min_replicas(config.hold_min_replicas, config.redis_timeout / 2);
         let deliveries = Deliveries::new(
             pool.clone(),
-            Holds::new(redis),
+            holds,
             config.auto_receive_after,
             config.hold_max_ttl,
         );
@@ -91,6 +100,16 @@ impl Service for App {
                 async move { Ok(receipts::receive_due(&pool, RECEIPT_BATCH as i64).await?) }
             },
         );
+        let keep = retention::Keep {
+            personal_data: self.config.pii_retention,
+            logs: self.config.log_retention,
+        };
+        let retention = retention::spawn(
+            self.pool.clone(),
+            self.config.retention_every,
+            keep,
+            shutdown.clone(),
+        );
         let server = grpc::server(
             self.deliveries,
             shutdown.clone(),
@@ -106,6 +125,7 @@ impl Service for App {
         // The server may stop on its own (an error): stop the worker too.
         shutdown.cancel();
         let _ = receipts.await;
+        let _ = retention.await;
         metrics::stopped(metrics).await;
         served
     }

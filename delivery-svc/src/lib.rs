@@ -9,6 +9,7 @@
 //! - [`store`]: all SQL, and the Redis holds.
 //! - [`grpc`]: the tonic service and proto conversions.
 //! - [`error`]: the error type and its mapping to gRPC statuses.
+//! - [`retention`]: erasing personal data past its retention, deleting old logs.
 
 pub mod app;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod deliveries;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod retention;
 pub mod store;
 
 pub use app::App;

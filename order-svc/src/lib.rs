@@ -7,6 +7,7 @@
 //! - [`store`]: all SQL: catalog, orders, transitions, stock fences, outbox.
 //! - [`grpc`]: the OrderService implementation and proto conversions.
 //! - [`sweeper`]: the background worker expiring unpaid orders.
+//! - [`retention`]: the job deleting old outbox events and moot saga fences.
 //! - [`error`]: the service's error type and its mapping to gRPC statuses.
 
 pub mod app;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod retention;
 pub mod store;
 pub mod sweeper;
 
