@@ -55,6 +55,7 @@ pub fn router(gateway: Gateway, readiness: Readiness) -> Router {
         .route("/v1/admin/sagas/{id}", get(get_saga))
         .route("/v1/admin/sagas/{id}/retry", post(retry_saga))
         .route("/v1/admin/parked-events", get(list_parked_events))
+        .route("/v1/admin/audit", get(list_audit_events))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(|| async {
@@ -395,6 +396,22 @@ async fn list_parked_events(
     };
     unary(headers, message, StatusCode::OK, |r| async move {
         AdminService::list_parked_events(&s.gateway, r).await
+    })
+    .await
+}
+
+async fn list_audit_events(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Page(q): Page,
+) -> Response {
+    let message = shop_proto::gateway::ListAuditEventsRequest {
+        page_size: q.page_size,
+        page_token: q.page_token,
+        admin_id: String::new(),
+    };
+    unary(headers, message, StatusCode::OK, |r| async move {
+        AdminService::list_audit_events(&s.gateway, r).await
     })
     .await
 }
