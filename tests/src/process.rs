@@ -97,6 +97,8 @@ impl Process {
         let mut command = Command::new(&path);
         command
             .env("LISTEN_ADDR", addr.to_string())
+            // Any free port: two binaries of one test must not both take the default.
+            .env("METRICS_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .env_remove("INTERNAL_TOKEN")
             .env_remove("LOG_FORMAT")

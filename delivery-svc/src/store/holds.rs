@@ -1,6 +1,8 @@
 //! Holds in Redis: JSON `{user_id, info}` under `delivery:hold:{order_id}` with a TTL.
-//! Each operation is one atomic MULTI (write and read back together), so the answer
-//! always describes the hold as it was when the write happened. With a minimum of
+//! Each write is one atomic MULTI (write and read back together), so the answer
+//! always describes the hold as it was when the write happened. A read is a plain
+//! pipeline: Redis refuses MULTI at its memory limit, and holds already there must
+//! stay readable (and payable) while new ones are refused. With a minimum of
 //! replicas, each write is then acknowledged by that many replicas (`WAIT`) before it
 //! is reported done, so a Sentinel failover cannot lose a hold a caller was told of.
 
@@ -139,7 +141,6 @@ impl Holds {
             .redis
             .query("hold get", async |conn| {
                 redis::pipe()
-                    .atomic()
                     .cmd("GET")
                     .arg(&key)
                     .cmd("PTTL")

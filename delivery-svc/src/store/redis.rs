@@ -155,7 +155,7 @@ async fn bounded<T>(timeout: Duration, work: impl Future<Output = T>) -> Option<
 /// say) is a bug and becomes INTERNAL.
 fn classify(what: &'static str, err: RedisError) -> Error {
     // Inside MULTI the refusal comes back as EXECABORT naming the OOM of the command.
-    if err.code() == Some("OOM") || err.to_string().contains("OOM ") {
+    if err.code() == Some("OOM") || err.to_string().contains("OOM") {
         return Error::RedisFull(format!("{what}: {err}"));
     }
     let transient = err.is_io_error()
