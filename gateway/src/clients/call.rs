@@ -7,10 +7,12 @@
 //! per-call timeout (or the service's, DEADLINE_EXCEEDED, which is the same budget)
 //! fires, that attempt is known to be still running there; a retry would run beside
 //! it, doubling the load exactly when the service is slow, and two attempts of one
-//! step would race inside it. The call ends Unknown instead, and the saga's rule for
-//! Unknown takes over: compensate before the pivot (fenced), or retry later, past it,
-//! from recovery, after a backoff. Answers that say the attempt ended (UNAVAILABLE,
-//! INTERNAL, a reset stream) are still retried within the budget.
+//! step would race inside it. (The service's own timeout answers CANCELLED "Timeout
+//! expired", tonic's way, usually just before ours: the same case.) The call ends
+//! Unknown instead, and the saga's rule for Unknown takes over: compensate before the
+//! pivot (fenced), or retry later, past it, from recovery, after a backoff. Answers
+//! that say the attempt ended (UNAVAILABLE, INTERNAL, UNKNOWN) are still retried
+//! within the budget.
 
 use std::{future::Future, time::Duration};
 
@@ -142,7 +144,7 @@ where
                 spec.method, call.timeout
             )),
         };
-        if status.code() == tonic::Code::DeadlineExceeded {
+        if ran_out_of_time(status.code()) {
             // Still running in the service (see the module docs): not retried.
             metrics::counter!("shop_client_timeouts_total", "dependency" => dependency, "method" => spec.method)
                 .increment(1);
@@ -171,6 +173,11 @@ where
             .increment(1);
         tokio::time::sleep(pause).await;
     }
+}
+
+/// An attempt cut short by a timeout, ours or the service's: its handler runs on.
+fn ran_out_of_time(code: tonic::Code) -> bool {
+    matches!(code, tonic::Code::DeadlineExceeded | tonic::Code::Cancelled)
 }
 
 /// Full-jitter exponential backoff: up to 50 ms doubling to 1 s.
