@@ -3,6 +3,9 @@
 //! a while after receipt, and a Redis that is full or not replicated answered as
 //! UNAVAILABLE having kept every hold it had.
 
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use shop_common::time;

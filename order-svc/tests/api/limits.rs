@@ -3,6 +3,9 @@
 //! that putting reserved units back would overflow, and the retention of the outbox
 //! and the fences.
 
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use shop_common::validate::MAX_CHARGE;
