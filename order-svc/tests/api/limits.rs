@@ -254,3 +254,30 @@ async fn retention_keeps_what_a_reader_or_an_open_order_still_needs() {
         "orders are business records and stay"
     );
 }
+
+#[tokio::test]
+async fn a_statement_stuck_behind_a_lock_gives_up_at_the_lock_timeout() {
+    let app = spawn_app_with(|mut config| {
+        config.db_timeouts.lock = Duration::from_millis(300);
+        config
+    })
+    .await;
+    let item = app.product("item", 10, 10).await;
+    let order = app.order(vec![line(&item.id, 1)]).await;
+    // Someone holds the order row (a stuck transaction, a long migration...).
+    let mut row = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM orders WHERE id = $1 FOR UPDATE")
+        .bind(Uuid::parse_str(&order.id).unwrap())
+        .execute(&mut *row)
+        .await
+        .unwrap();
+    let waited = tokio::time::timeout(Duration::from_secs(10), app.begin(&order.id, &new_id()))
+        .await
+        .expect("the call ends by itself, the lock still held");
+    let status = waited.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    row.rollback().await.unwrap();
+    app.begin(&order.id, &new_id())
+        .await
+        .expect("once the lock is gone the same call succeeds");
+}
