@@ -96,7 +96,8 @@ create_databases() {
   done
 }
 
-# start_redis DIR PORT
+# start_redis DIR PORT. `noeviction`: at its memory limit Redis refuses new holds
+# (PlaceOrder answers UNAVAILABLE) instead of evicting other users' holds.
 start_redis() {
   local dir port=$2
   mkdir -p "$1"
@@ -106,7 +107,8 @@ start_redis() {
   else
     log "starting Redis on 127.0.0.1:$port"
     redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --dir "$dir" \
-      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly yes >/dev/null
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly yes \
+      --maxmemory-policy noeviction >/dev/null
     for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
     die "Redis did not start; see $dir/redis.log"
   fi

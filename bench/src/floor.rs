@@ -100,7 +100,7 @@ impl Floor {
             lines,
             expires_at: Utc::now() + WINDOW,
         };
-        orders::create(&self.order, &new)
+        orders::create(&self.order, &new, 10)
             .await
             .map_err(|e| format!("create order: {e}"))?;
 

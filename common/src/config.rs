@@ -38,6 +38,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("configuration error: {name} is invalid: {problem}")]
     Invalid { name: &'static str, problem: String },
+    /// Unset, though another setting makes it necessary.
+    #[error("configuration error: {name} is not set, and {because}")]
+    Required { name: &'static str, because: String },
 }
 
 fn invalid(name: &'static str, problem: impl ToString) -> ConfigError {
@@ -115,6 +118,40 @@ pub fn positive_u32(
     }
 }
 
+/// A whole number (zero allowed), with a default when unset.
+pub fn whole_u32(
+    env: &dyn EnvSource,
+    name: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match optional(env, name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .map_err(|_| invalid(name, format!("expected a whole number, got {raw:?}"))),
+    }
+}
+
+/// `INTERNAL_TOKEN` of an internal service listening on `listen_addr`: optional on
+/// loopback, required anywhere else, so a service reachable from other hosts never
+/// serves without the token check.
+pub fn internal_token(
+    env: &dyn EnvSource,
+    listen_addr: SocketAddr,
+) -> Result<Option<String>, ConfigError> {
+    let token = optional(env, "INTERNAL_TOKEN");
+    if token.is_none() && !listen_addr.ip().is_loopback() {
+        return Err(ConfigError::Required {
+            name: "INTERNAL_TOKEN",
+            because: format!(
+                "LISTEN_ADDR ({listen_addr}) is not a loopback address: set INTERNAL_TOKEN, \
+                 or bind LISTEN_ADDR to 127.0.0.1"
+            ),
+        });
+    }
+    Ok(token)
+}
+
 /// Parses `300ms`, `5m`, `1h 30m`; zero is refused.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let parsed = humantime::parse_duration(raw)
@@ -184,6 +221,21 @@ mod tests {
         );
         assert!(!err.contains('\n'));
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn an_exposed_internal_service_needs_its_token() {
+        let open = SocketAddr::from(([0, 0, 0, 0], 50051));
+        let err = internal_token(&env(&[]), open).unwrap_err().to_string();
+        assert!(
+            err.contains("INTERNAL_TOKEN") && err.contains("LISTEN_ADDR"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 50051));
+        assert_eq!(internal_token(&env(&[]), loopback), Ok(None));
+        let set = env(&[("INTERNAL_TOKEN", "s3cret")]);
+        assert_eq!(internal_token(&set, open), Ok(Some("s3cret".into())));
     }
 
     #[test]

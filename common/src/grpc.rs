@@ -15,7 +15,11 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 
-use crate::{detach::DetachLayer, grpc_calls::CallsLayer};
+use crate::{
+    detach::DetachLayer,
+    grpc_calls::CallsLayer,
+    limit::{self, InFlightLimit},
+};
 
 /// The reflection services, served on every server beside what the descriptors list.
 const REFLECTION_METHODS: &[&str] = &[
@@ -26,6 +30,9 @@ const REFLECTION_METHODS: &[&str] = &[
 /// How long in-flight calls (and open event streams) get to finish after shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Health is answered whatever the load.
+const EXEMPT: &[&str] = &["/grpc.health.v1.Health/"];
+
 /// Serves `routes` plus health and reflection on `listener` until `shutdown` is
 /// cancelled. `services` are the fully-qualified names reported SERVING by health.
 pub async fn serve(
@@ -33,6 +40,19 @@ pub async fn serve(
     routes: Routes,
     services: &[&str],
     shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    serve_limited(listener, routes, services, shutdown, None).await
+}
+
+/// [`serve`] with at most `max_in_flight` calls' work running at once (health
+/// excepted); the next is refused with RESOURCE_EXHAUSTED / OVERLOADED
+/// ([`crate::limit`]).
+pub async fn serve_limited(
+    listener: TcpListener,
+    routes: Routes,
+    services: &[&str],
+    shutdown: CancellationToken,
+    max_in_flight: Option<usize>,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in services {
@@ -48,8 +68,19 @@ pub async fn serve(
         .add_service(reflection_v1alpha);
     let calls = CallsLayer::new(methods(services));
     // Detach innermost, so that tonic's `grpc-timeout` drops only the wrapper, not the
-    // work; the span is entered around it, so the detached work runs in it.
-    let routes = Routes::from(routes.into_axum_router().layer(DetachLayer).layer(calls));
+    // work; the limit's slot goes into the detached task with it; the span is entered
+    // around both, so the detached work runs in it.
+    let router = routes.into_axum_router().layer(DetachLayer);
+    let router = match max_in_flight {
+        Some(max) => router.layer(InFlightLimit::new(
+            max,
+            "grpc",
+            limit::grpc_overloaded,
+            EXEMPT,
+        )),
+        None => router,
+    };
+    let routes = Routes::from(router.layer(calls));
 
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     let stopping = shutdown.clone();

@@ -11,9 +11,11 @@
 //! - [`grpc_calls`]: the span and metrics of every gRPC call served.
 //! - [`auth`]: the internal bearer token, server and client side.
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
-//! - [`validate`]: collecting field violations.
+//! - [`validate`]: collecting field violations; free text and amounts.
 //! - [`db`]: Postgres pools and constraint-error translation.
-//! - [`detach`]: each accepted call runs to its end in its own task.
+//! - [`detach`]: each accepted call runs to its end in its own task, within a hard
+//!   deadline.
+//! - [`limit`]: a face's in-flight limit with load shedding.
 //! - [`time`]: chrono <-> protobuf time types.
 //! - [`worker`]: background loops with shutdown.
 
@@ -24,6 +26,7 @@ pub mod db;
 pub mod detach;
 pub mod grpc;
 pub mod grpc_calls;
+pub mod limit;
 pub mod metrics;
 pub mod shutdown;
 pub mod status;

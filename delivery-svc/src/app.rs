@@ -12,7 +12,7 @@ use tonic::service::Routes;
 use crate::{
     Config,
     deliveries::Deliveries,
-    grpc, relay,
+    grpc, relay, retention,
     store::{holds::Holds, receipts, redis::Redis},
 };
 
@@ -31,13 +31,22 @@ impl App {
     /// Connects to Postgres, migrates and binds. Redis is connected lazily so the
     /// service starts (and answers UNAVAILABLE for holds) while Redis is down.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let pool = db::connect_with(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_timeouts,
+        )
+        .await?;
+        db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
         let redis =
             Redis::connect_lazily(&config.redis_url, config.redis_timeout).context("REDIS_URL")?;
+        // WAIT gets half of the command bound, so a missing replica is a clear
+        // UNAVAILABLE rather than a timeout.
+        let holds =
+            Holds::new(redis).with_min_replicas(config.hold_min_replicas, config.redis_timeout / 2);
         let deliveries = Deliveries::new(
             pool.clone(),
-            Holds::new(redis),
+            holds,
             config.auto_receive_after,
             config.hold_max_ttl,
         );
@@ -96,6 +105,16 @@ impl Service for App {
             .events
             .clone()
             .map(|events| relay::spawn(self.pool.clone(), events, shutdown.clone()));
+        let keep = retention::Keep {
+            personal_data: self.config.pii_retention,
+            logs: self.config.log_retention,
+        };
+        let retention = retention::spawn(
+            self.pool.clone(),
+            self.config.retention_every,
+            keep,
+            shutdown.clone(),
+        );
         let server = grpc::server(
             self.deliveries,
             shutdown.clone(),
@@ -114,6 +133,7 @@ impl Service for App {
         if let Some(relay) = relay {
             let _ = relay.await;
         }
+        let _ = retention.await;
         metrics::stopped(metrics).await;
         served
     }

@@ -2,7 +2,10 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use shop_common::config::{self, ConfigError, EnvSource};
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    db,
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,16 +30,34 @@ pub struct Config {
     pub db_max_connections: u32,
     /// The event relay's broker (`AMQP_URL`); `None`: no relay, nothing published.
     pub events: Option<shop_events::RelayConfig>,
+    /// Server-side bounds of every database session (`DB_*_TIMEOUT`).
+    pub db_timeouts: db::Timeouts,
+    /// How long after RECEIVED a delivery keeps its recipient, address, contact and
+    /// note (`DELIVERY_PII_RETENTION`, default 30 days); a cancelled one loses them at
+    /// once.
+    pub pii_retention: Duration,
+    /// Replicas that must acknowledge every hold write (`HOLD_MIN_REPLICAS`, default 0:
+    /// no wait): with Sentinel, a failover then cannot lose a hold the caller was told
+    /// about. Not enough replicas answers UNAVAILABLE.
+    pub hold_min_replicas: u32,
+    /// How long the outbox and the cancel fences are kept (`LOG_RETENTION`, 30 days).
+    pub log_retention: Duration,
+    /// How often the redaction and retention jobs run (not a setting: a minute; tests
+    /// shorten it).
+    pub retention_every: Duration,
 }
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let listen_addr = config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50053")?;
         Ok(Self {
-            listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50053")?,
+            listen_addr,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9553")?,
             database_url: config::required(env, "DATABASE_URL")?,
             redis_url: config::required(env, "REDIS_URL")?,
-            internal_token: config::optional(env, "INTERNAL_TOKEN"),
+            internal_token: config::internal_token(env, listen_addr)?,
             auto_receive_after: config::duration(
                 env,
                 "AUTO_RECEIVE_AFTER",
@@ -47,6 +68,11 @@ impl Config {
             redis_timeout: config::duration(env, "REDIS_TIMEOUT", Duration::from_secs(1))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
             events: shop_events::RelayConfig::from_env(env)?,
+            db_timeouts: db::Timeouts::from_env(env)?,
+            pii_retention: config::duration(env, "DELIVERY_PII_RETENTION", 30 * DAY)?,
+            hold_min_replicas: config::whole_u32(env, "HOLD_MIN_REPLICAS", 0)?,
+            log_retention: config::duration(env, "LOG_RETENTION", 30 * DAY)?,
+            retention_every: Duration::from_secs(60),
         })
     }
 
@@ -64,6 +90,11 @@ impl Config {
             redis_timeout: Duration::from_secs(1),
             db_max_connections: 8,
             events: None,
+            db_timeouts: db::Timeouts::default(),
+            pii_retention: 30 * DAY,
+            hold_min_replicas: 0,
+            log_retention: 30 * DAY,
+            retention_every: Duration::from_millis(200),
         }
     }
 }

@@ -104,6 +104,24 @@ impl Deliveries {
         self.holds.delete(order_id).await
     }
 
+    /// Sets the hold to expire exactly at `at` (earlier than now deletes it), e.g. back
+    /// to the order's own expiry once a payment attempt that kept it longer failed.
+    pub async fn set_hold_expiry(
+        &self,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
+        self.holds
+            .expire_at(order_id, at)
+            .await?
+            .ok_or(Error::NotFound("hold"))
+    }
+
+    /// Remembers that the reader `consumer` has read the outbox up to `offset`.
+    pub async fn remember_cursor(&self, consumer: &str, offset: i64) -> Result<(), Error> {
+        Ok(events::remember_cursor(&self.pool, consumer, offset).await?)
+    }
+
     /// Reads the hold, inserts the delivery, then deletes the hold: a crash between
     /// the last two leaves a hold that the retry deletes, never a lost delivery. With
     /// no hold, a live delivery (an earlier attempt made it) is success.

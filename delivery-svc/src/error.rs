@@ -28,6 +28,12 @@ pub enum Error {
     Transition(#[from] TransitionError),
     #[error("redis is unavailable: {0}")]
     RedisUnavailable(String),
+    /// Redis is at its memory limit and refuses writes (it never evicts holds).
+    #[error("redis is full: {0}")]
+    RedisFull(String),
+    /// A hold write reached fewer replicas than HOLD_MIN_REPLICAS in time.
+    #[error("the hold reached {acked} replicas, {min} are required")]
+    NotReplicated { acked: i64, min: u32 },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -71,6 +77,22 @@ impl From<Error> for Status {
                 format!("a {from} delivery cannot be {}", verb(action)),
             ),
             Error::RedisUnavailable(cause) => status::unavailable("redis", &cause),
+            Error::RedisFull(cause) => {
+                tracing::warn!(error = %cause, "redis refuses writes: it is at its memory limit");
+                status::error(
+                    Code::Unavailable,
+                    ErrorReason::Unavailable,
+                    "delivery details cannot be held right now; nothing was done, try again later",
+                )
+            }
+            Error::NotReplicated { acked, min } => {
+                tracing::warn!(acked, min, "a hold write was not replicated in time");
+                status::error(
+                    Code::Unavailable,
+                    ErrorReason::Unavailable,
+                    "the delivery details could not be stored safely; try again",
+                )
+            }
             Error::Database(err) if shop_common::db::is_unavailable(&err) => {
                 shop_common::db::count_timeout(&err);
                 status::unavailable("database", &err)

@@ -10,6 +10,7 @@
 //! - [`grpc`]: the tonic service and proto conversions.
 //! - [`error`]: the error type and its mapping to gRPC statuses.
 //! - [`relay`]: publishing the outbox to RabbitMQ when `AMQP_URL` is set.
+//! - [`retention`]: erasing personal data past its retention, deleting old logs.
 
 pub mod app;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod relay;
+pub mod retention;
 pub mod store;
 
 pub use app::App;

@@ -1,11 +1,12 @@
 //! Building and running the gateway: pool, migrations, internal clients, the gRPC and
-//! HTTP listeners, and the background work (saga recovery, the delivery event
-//! consumer, idempotency-key expiry), and the `/metrics` endpoint.
+//! HTTP listeners (each face with its in-flight limit), and the background work (saga
+//! recovery, the delivery event consumer, idempotency-key expiry, retention), and the
+//! `/metrics` endpoint.
 
 use std::{net::SocketAddr, time::Duration};
 
-use axum::serve::ListenerExt;
-use shop_common::{CancellationToken, app::Service, db, metrics, worker};
+use axum::response::IntoResponse;
+use shop_common::{CancellationToken, app::Service, db, limit::InFlightLimit, metrics, worker};
 use shop_proto::gateway::{
     admin_service_server::AdminServiceServer, shop_service_server::ShopServiceServer,
 };
@@ -16,19 +17,26 @@ use tonic::service::Routes;
 use crate::{
     admission::Admission,
     api::{Gateway, Inner},
+    audit::Audit,
     auth::Authenticator,
     clients::Clients,
     config::Config,
     events, gauges,
     idempotency::Keys,
+    listener,
     readiness::Readiness,
+    retention,
     saga::{Engine, SagaLog, recovery},
+    throttle::Throttle,
 };
 
 /// Largest public gRPC message: far above any valid request, far below the default.
 const MAX_MESSAGE: usize = 1024 * 1024;
 /// How long the delivery hold is kept alive once a payment starts (outlives recovery).
 const HOLD_DURING_PAYMENT: Duration = Duration::from_secs(15 * 60);
+/// REST paths answered whatever the load (an overloaded gateway is alive, and must
+/// not be restarted by its liveness probe for being busy).
+const HTTP_EXEMPT: &[&str] = &["/healthz", "/readyz"];
 
 pub struct App {
     grpc: TcpListener,
@@ -42,8 +50,13 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let pool = db::connect_with(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_timeouts,
+        )
+        .await?;
+        db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
         let clients = Clients::connect_lazy(&config)?;
         let readiness = Readiness::new(pool.clone(), clients.channels.clone());
         let engine = Engine::new(
@@ -54,11 +67,14 @@ impl App {
         );
         let gateway = Gateway::new(Inner {
             pool: pool.clone(),
-            auth: Authenticator::new(&config.jwt_secret),
+            auth: Authenticator::new(&config.jwt_secret)
+                .expecting(config.jwt_issuer.as_deref(), config.jwt_audience.as_deref()),
             clients,
             engine,
-            keys: Keys::new(pool.clone()),
+            keys: Keys::new(pool.clone(), &config.jwt_secret)?,
             admission: Admission::new(config.checkout_concurrency as usize),
+            throttle: Throttle::new(config.user_write_rate, config.user_write_burst),
+            audit: Audit::new(pool.clone()),
             payment_window: config.payment_window,
         });
         let grpc = TcpListener::bind(config.listen_addr).await?;
@@ -123,6 +139,32 @@ impl Service for App {
                 async move { Ok(usize::try_from(keys.purge_expired().await?).unwrap_or(0)) }
             },
         );
+        let (pool, audit) = (self.pool.clone(), self.gateway.audit.clone());
+        let keep = retention::Keep {
+            logs: self.config.log_retention,
+            audit: self.config.audit_retention,
+        };
+        let retention = retention::spawn(
+            pool,
+            audit,
+            self.config.retention_every,
+            keep,
+            shutdown.clone(),
+        );
+        let throttle = self.gateway.throttle.clone();
+        let forget = worker::spawn_periodic(
+            "rate-limit-gc",
+            Duration::from_secs(60),
+            usize::MAX,
+            shutdown.clone(),
+            move || {
+                let throttle = throttle.clone();
+                async move {
+                    throttle.forget_idle();
+                    Ok(0)
+                }
+            },
+        );
         let consumer = events::spawn(
             self.gateway.clients.clone(),
             self.pool.clone(),
@@ -146,7 +188,8 @@ impl Service for App {
         .add_service(
             AdminServiceServer::new(self.gateway.clone()).max_decoding_message_size(MAX_MESSAGE),
         );
-        let grpc = shop_common::grpc::serve(
+        let max_in_flight = self.config.max_in_flight as usize;
+        let grpc = shop_common::grpc::serve_limited(
             self.grpc,
             routes,
             &[
@@ -154,20 +197,21 @@ impl Service for App {
                 "shop.gateway.v1.AdminService",
             ],
             shutdown.clone(),
+            Some(max_in_flight),
         );
-        let router = crate::http::router(self.gateway, self.readiness, &self.config);
-        let http_stop = shutdown.clone();
-        // Nagle off, as on the gRPC side: small JSON answers must not wait for ACKs.
-        let listener = self.http.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-            }
-        });
-        let http = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { http_stop.cancelled().await });
+        // Outermost, so its slot reaches the detached task inside the router.
+        let router = crate::http::router(self.gateway, self.readiness, &self.config).layer(
+            InFlightLimit::new(max_in_flight, "http", http_overloaded, HTTP_EXEMPT),
+        );
+        let limits = listener::Limits {
+            max_connections: self.config.http_max_connections as usize,
+            header_timeout: self.config.http_header_timeout,
+            idle_timeout: self.config.http_idle_timeout,
+        };
+        let http = listener::serve(self.http, router, limits, shutdown.clone());
         tracing::info!(addr = %self.config.http_addr, "serving REST");
         let (grpc, http) = tokio::join!(grpc, http);
-        let _ = tokio::join!(recovery, purge, consumer, sampler);
+        let _ = tokio::join!(recovery, purge, retention, forget, consumer, sampler);
         // What is still being driven here would otherwise wait out its lease.
         handover.hand_over().await;
         metrics::stopped(metrics).await;
@@ -175,4 +219,14 @@ impl Service for App {
         http?;
         Ok(())
     }
+}
+
+/// The REST answer to a request shed by the in-flight limit: 429 with `Retry-After`.
+fn http_overloaded() -> axum::response::Response {
+    crate::http::error::ApiError(shop_common::status::error(
+        tonic::Code::ResourceExhausted,
+        shop_proto::common::ErrorReason::Overloaded,
+        "the gateway is at its limit of requests in progress; nothing was done, try again shortly",
+    ))
+    .into_response()
 }

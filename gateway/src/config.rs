@@ -2,7 +2,10 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use shop_common::config::{self, ConfigError, EnvSource};
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    db,
+};
 
 use crate::saga;
 
@@ -49,7 +52,38 @@ pub struct Config {
     /// Origins whose pages may call the REST facade (`CORS_ALLOWED_ORIGINS`; none by
     /// default, `*` for any).
     pub cors_allowed_origins: Vec<String>,
+    /// Server-side bounds of every database session (`DB_*_TIMEOUT`).
+    pub db_timeouts: db::Timeouts,
+    /// Tokens must carry this `iss`, when set (`JWT_ISSUER`).
+    pub jwt_issuer: Option<String>,
+    /// Tokens must carry this `aud`, when set (`JWT_AUDIENCE`).
+    pub jwt_audience: Option<String>,
+    /// Most requests whose work runs at once on each face, gRPC and REST
+    /// (`MAX_IN_FLIGHT`, default 512); the next is refused with OVERLOADED.
+    pub max_in_flight: u32,
+    /// Most open REST connections (`HTTP_MAX_CONNECTIONS`, default 1024): further
+    /// connections wait in the listen backlog.
+    pub http_max_connections: u32,
+    /// A REST client must send a request's headers within this (`HTTP_HEADER_TIMEOUT`,
+    /// default 5s), or its connection is closed.
+    pub http_header_timeout: Duration,
+    /// A REST connection with nothing in flight and no bytes moving for this long is
+    /// closed (`HTTP_IDLE_TIMEOUT`, default 60s).
+    pub http_idle_timeout: Duration,
+    /// Writes (place, pay, checkout, cancel, receipt) one user may send per second
+    /// (`USER_WRITE_RATE`, default 10) and in one burst (`USER_WRITE_BURST`, default 20).
+    pub user_write_rate: u32,
+    pub user_write_burst: u32,
+    /// How long finished sagas (and their steps) and resolved parked events are kept
+    /// (`LOG_RETENTION`, default 30 days).
+    pub log_retention: Duration,
+    /// How long the admin audit trail is kept (`AUDIT_RETENTION`, default 365 days).
+    pub audit_retention: Duration,
+    /// How often the retention job runs (not a setting: a minute; tests shorten it).
+    pub retention_every: Duration,
 }
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
@@ -84,6 +118,22 @@ impl Config {
                 Duration::from_secs(1),
             )?,
             cors_allowed_origins: crate::http::cors::origins(env)?,
+            db_timeouts: db::Timeouts::from_env(env)?,
+            jwt_issuer: config::optional(env, "JWT_ISSUER"),
+            jwt_audience: config::optional(env, "JWT_AUDIENCE"),
+            max_in_flight: config::positive_u32(env, "MAX_IN_FLIGHT", 512)?,
+            http_max_connections: config::positive_u32(env, "HTTP_MAX_CONNECTIONS", 1024)?,
+            http_header_timeout: config::duration(
+                env,
+                "HTTP_HEADER_TIMEOUT",
+                Duration::from_secs(5),
+            )?,
+            http_idle_timeout: config::duration(env, "HTTP_IDLE_TIMEOUT", Duration::from_secs(60))?,
+            user_write_rate: config::positive_u32(env, "USER_WRITE_RATE", 10)?,
+            user_write_burst: config::positive_u32(env, "USER_WRITE_BURST", 20)?,
+            log_retention: config::duration(env, "LOG_RETENTION", 30 * DAY)?,
+            audit_retention: config::duration(env, "AUDIT_RETENTION", 365 * DAY)?,
+            retention_every: Duration::from_secs(60),
         })
     }
 }
@@ -112,6 +162,19 @@ impl Config {
             saga_lease: saga::log::LEASE,
             saga_backoff_max: Duration::from_secs(60),
             cors_allowed_origins: Vec::new(),
+            db_timeouts: db::Timeouts::default(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            max_in_flight: 512,
+            http_max_connections: 1024,
+            http_header_timeout: Duration::from_secs(5),
+            http_idle_timeout: Duration::from_secs(60),
+            // Tests drive one user hard; their own limits are set where they test them.
+            user_write_rate: 1000,
+            user_write_burst: 1000,
+            log_retention: 30 * DAY,
+            audit_retention: 365 * DAY,
+            retention_every: Duration::from_millis(200),
         }
     }
 }

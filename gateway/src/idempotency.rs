@@ -7,10 +7,19 @@
 //! request's whole budget (plus slack), and a retry takes over an abandoned key only
 //! once no saga of its order is unfinished (one deferred to recovery may still
 //! compensate it).
+//!
+//! The request is remembered by a fingerprint only, and the fingerprint is a keyed
+//! HMAC-SHA256, not a plain hash: a body holds the delivery details, and a plain hash
+//! of it would let anyone who reads the table confirm a guessed address. The key is
+//! derived from `JWT_SECRET` (HMAC of a fixed label), so there is no extra secret to
+//! deploy and the two uses stay independent; rotating `JWT_SECRET` also changes the
+//! fingerprints, so a key in flight across a rotation answers IDEMPOTENCY_KEY_REUSED
+//! (its client must log in again anyway).
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use shop_common::status;
 use shop_proto::common::ErrorReason;
 use sqlx::PgPool;
@@ -58,23 +67,38 @@ pub fn key(metadata: &MetadataMap) -> Result<Option<String>, Status> {
     Ok(Some(key.to_owned()))
 }
 
-/// A digest of the operation and its request, to tell a retry from a reuse.
-pub fn fingerprint(operation: &str, request: &impl prost::Message) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    hasher.update(operation.as_bytes());
-    hasher.update([0]);
-    hasher.update(request.encode_to_vec());
-    hasher.finalize().to_vec()
-}
+/// The label the fingerprint key is derived with from the server secret.
+const FINGERPRINT_LABEL: &[u8] = b"shop idempotency fingerprint v1";
+
+type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Clone)]
 pub struct Keys {
     pool: PgPool,
+    /// The HMAC of the fingerprints, keyed (once, at start) with a key derived from the
+    /// server secret; cloned for each fingerprint.
+    fingerprints: HmacSha256,
 }
 
 impl Keys {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// `secret` is the gateway's `JWT_SECRET`.
+    pub fn new(pool: PgPool, secret: &str) -> anyhow::Result<Self> {
+        let mut derive = HmacSha256::new_from_slice(secret.as_bytes())?;
+        derive.update(FINGERPRINT_LABEL);
+        let key = derive.finalize().into_bytes();
+        Ok(Self {
+            pool,
+            fingerprints: HmacSha256::new_from_slice(&key)?,
+        })
+    }
+
+    /// A keyed digest of the operation and its request, to tell a retry from a reuse.
+    pub fn fingerprint(&self, operation: &str, request: &impl prost::Message) -> Vec<u8> {
+        let mut mac = self.fingerprints.clone();
+        mac.update(operation.as_bytes());
+        mac.update(&[0]);
+        mac.update(&request.encode_to_vec());
+        mac.finalize().into_bytes().to_vec()
     }
 
     /// Claims `key` for `user` and this request, for `budget` (what the request may
@@ -206,11 +230,15 @@ impl Keys {
         }
     }
 
-    /// Deletes expired keys; returns how many.
+    /// Deletes expired keys, except one whose order a saga is still driving (its lock
+    /// must outlive the saga); returns how many.
     pub async fn purge_expired(&self) -> sqlx::Result<u64> {
         let done = sqlx::query(
             "DELETE FROM idempotency_keys WHERE ctid IN \
-             (SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT 1000)",
+             (SELECT k.ctid FROM idempotency_keys k WHERE k.expires_at < now() \
+              AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.order_id = k.order_id \
+                              AND s.state IN ('RUNNING', 'COMPENSATING')) \
+              LIMIT 1000)",
         )
         .execute(&self.pool)
         .await?;

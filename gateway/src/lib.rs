@@ -15,11 +15,16 @@
 //! - [`store`]: the gateway's own SQL besides the saga log (offsets, parked events).
 //! - [`gauges`]: the saga and event backlog, sampled for the metrics.
 //! - [`http`]: the REST facade.
-//! - [`readiness`]: the readiness check behind `/readyz`.
+//! - [`readiness`]: the readiness check behind `/readyz` (cached about a second).
+//! - [`listener`]: the REST listener with connection, header and idle bounds.
+//! - [`throttle`]: the per-user rate limit on writes.
+//! - [`audit`]: the admin audit trail.
+//! - [`retention`]: deleting old sagas, parked events and audit entries.
 
 pub mod admission;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod config;
@@ -27,9 +32,12 @@ pub mod events;
 pub mod gauges;
 pub mod http;
 pub mod idempotency;
+pub mod listener;
 pub mod readiness;
+pub mod retention;
 pub mod saga;
 pub mod store;
+pub mod throttle;
 
 pub use app::App;
 pub use config::Config;

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::{Config, grpc::OrderApi, relay, sweeper};
+use crate::{Config, grpc::OrderApi, relay, retention, sweeper};
 
 /// The gRPC service this app serves, as health and reflection report it.
 pub const SERVICE_NAME: &str = "shop.order.v1.OrderService";
@@ -23,8 +23,13 @@ pub struct App {
 impl App {
     /// Connects, migrates and binds; nothing is served until `run_until_stopped`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let pool = db::connect_with(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_timeouts,
+        )
+        .await?;
+        db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
         let listener = TcpListener::bind(config.listen_addr).await?;
         let metrics = metrics::Endpoint::bind(config.metrics_addr)
             .await?
@@ -65,7 +70,17 @@ impl Service for App {
             .events
             .clone()
             .map(|events| relay::spawn(self.pool.clone(), events, shutdown.clone()));
-        let api = OrderApi::new(self.pool.clone(), shutdown.clone());
+        let retention = retention::spawn(
+            self.pool.clone(),
+            self.config.retention_every,
+            self.config.log_retention,
+            shutdown.clone(),
+        );
+        let api = OrderApi::new(
+            self.pool.clone(),
+            shutdown.clone(),
+            self.config.max_open_orders,
+        );
         let server = OrderServiceServer::with_interceptor(
             api,
             InternalAuth::new(self.config.internal_token.clone()),
@@ -86,6 +101,9 @@ impl Service for App {
             && let Err(err) = relay.await
         {
             tracing::warn!(error = %err, "event relay ended abnormally");
+        }
+        if let Err(err) = retention.await {
+            tracing::warn!(error = %err, "retention job ended abnormally");
         }
         metrics::stopped(metrics).await;
         served

@@ -2,7 +2,10 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use shop_common::config::{self, ConfigError, EnvSource};
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    db,
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -18,18 +21,33 @@ pub struct Config {
     pub db_max_connections: u32,
     /// The event relay's broker (`AMQP_URL`); `None`: no relay, nothing published.
     pub events: Option<shop_events::RelayConfig>,
+    /// Server-side bounds of every database session (`DB_*_TIMEOUT`).
+    pub db_timeouts: db::Timeouts,
+    /// Most unpaid orders (PENDING_PAYMENT or PAYMENT_IN_PROGRESS, not yet past their
+    /// expiry) one user may have open (`MAX_OPEN_ORDERS`, default 10; 0: no limit).
+    pub max_open_orders: u32,
+    /// How long the outbox and the saga fences of finished orders are kept
+    /// (`LOG_RETENTION`, default 30 days).
+    pub log_retention: Duration,
+    /// How often the retention job runs (not a setting: a minute; tests shorten it).
+    pub retention_every: Duration,
 }
 
 impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let listen_addr = config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50051")?;
         Ok(Self {
-            listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50051")?,
+            listen_addr,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9551")?,
             database_url: config::required(env, "DATABASE_URL")?,
-            internal_token: config::optional(env, "INTERNAL_TOKEN"),
+            internal_token: config::internal_token(env, listen_addr)?,
             sweep_every: config::duration(env, "EXPIRY_SWEEP_EVERY", Duration::from_secs(1))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
             events: shop_events::RelayConfig::from_env(env)?,
+            db_timeouts: db::Timeouts::from_env(env)?,
+            max_open_orders: config::whole_u32(env, "MAX_OPEN_ORDERS", 10)?,
+            log_retention: config::duration(env, "LOG_RETENTION", 30 * DAY)?,
+            retention_every: Duration::from_secs(60),
         })
     }
 
@@ -43,6 +61,12 @@ impl Config {
             sweep_every: Duration::from_millis(200),
             db_max_connections: 8,
             events: None,
+            db_timeouts: db::Timeouts::default(),
+            max_open_orders: 10,
+            log_retention: 30 * DAY,
+            retention_every: Duration::from_millis(200),
         }
     }
 }
+
+const DAY: Duration = Duration::from_secs(24 * 3600);

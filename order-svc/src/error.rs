@@ -20,6 +20,10 @@ pub enum Error {
     OutOfStock(String),
     #[error("order {0} already exists for another user")]
     OrderIdTaken(Uuid),
+    #[error(
+        "you have {open} unpaid orders open, the most allowed is {max}: pay or cancel one first"
+    )]
+    TooManyOpenOrders { open: i64, max: u32 },
     /// A keyed admin write repeated with other values.
     #[error("{0}")]
     RequestKeyReused(String),
@@ -77,6 +81,9 @@ impl From<Error> for Status {
             }
             Error::OrderIdTaken(_) => {
                 status::error(Aborted, ErrorReason::IdempotencyKeyReused, message)
+            }
+            Error::TooManyOpenOrders { .. } => {
+                status::error(FailedPrecondition, ErrorReason::TooManyOpenOrders, message)
             }
             Error::RequestKeyReused(_) => status::error(
                 FailedPrecondition,

@@ -8,6 +8,7 @@
 //! - [`grpc`]: the OrderService implementation and proto conversions.
 //! - [`sweeper`]: the background worker expiring unpaid orders.
 //! - [`relay`]: publishing the outbox to RabbitMQ when `AMQP_URL` is set.
+//! - [`retention`]: the job deleting old outbox events and moot saga fences.
 //! - [`error`]: the service's error type and its mapping to gRPC statuses.
 
 pub mod app;
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod relay;
+pub mod retention;
 pub mod store;
 pub mod sweeper;
 

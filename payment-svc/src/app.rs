@@ -1,5 +1,5 @@
-//! Building and running payment-svc: pool, migrations, listener, gRPC routes. It has
-//! no background workers: every change happens inside a call.
+//! Building and running payment-svc: pool, migrations, listener, gRPC routes, and the
+//! retention job (every business change happens inside a call).
 
 use std::net::SocketAddr;
 
@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
-use crate::{Config, grpc::PaymentApi};
+use crate::{Config, grpc::PaymentApi, retention};
 
 /// The full name health reports SERVING and reflection lists.
 pub const SERVICE_NAME: &str = "shop.payment.v1.PaymentService";
@@ -24,8 +24,13 @@ pub struct App {
 impl App {
     /// Connects, migrates and binds; nothing is served until `run_until_stopped`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let pool = db::connect_with(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_timeouts,
+        )
+        .await?;
+        db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
         let listener = TcpListener::bind(config.listen_addr).await?;
         let metrics = metrics::Endpoint::bind(config.metrics_addr)
             .await?
@@ -58,6 +63,12 @@ impl Service for App {
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let retention = retention::spawn(
+            self.pool.clone(),
+            self.config.retention_every,
+            self.config.log_retention,
+            shutdown.clone(),
+        );
         let api = PaymentApi::new(self.pool);
         let server = PaymentServiceServer::with_interceptor(
             api,
@@ -69,6 +80,9 @@ impl Service for App {
             shop_common::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown.clone())
                 .await;
         shutdown.cancel();
+        if let Err(err) = retention.await {
+            tracing::warn!(error = %err, "retention job ended abnormally");
+        }
         metrics::stopped(metrics).await;
         served
     }

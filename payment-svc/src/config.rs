@@ -1,8 +1,11 @@
 //! payment-svc settings, parsed once at start.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
-use shop_common::config::{self, ConfigError, EnvSource};
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    db,
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -14,16 +17,28 @@ pub struct Config {
     /// Required bearer token on every PaymentService call, when set.
     pub internal_token: Option<String>,
     pub db_max_connections: u32,
+    /// Server-side bounds of every database session (`DB_*_TIMEOUT`).
+    pub db_timeouts: db::Timeouts,
+    /// How long moot saga fences are kept (`LOG_RETENTION`, default 30 days).
+    pub log_retention: Duration,
+    /// How often the retention job runs (not a setting: a minute; tests shorten it).
+    pub retention_every: Duration,
 }
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 impl Config {
     pub fn from_env(env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let listen_addr = config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50052")?;
         Ok(Self {
-            listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50052")?,
+            listen_addr,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9552")?,
             database_url: config::required(env, "DATABASE_URL")?,
-            internal_token: config::optional(env, "INTERNAL_TOKEN"),
+            internal_token: config::internal_token(env, listen_addr)?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
+            db_timeouts: db::Timeouts::from_env(env)?,
+            log_retention: config::duration(env, "LOG_RETENTION", 30 * DAY)?,
+            retention_every: Duration::from_secs(60),
         })
     }
 
@@ -35,6 +50,9 @@ impl Config {
             database_url,
             internal_token: None,
             db_max_connections: 8,
+            db_timeouts: db::Timeouts::default(),
+            log_retention: 30 * DAY,
+            retention_every: Duration::from_millis(200),
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum Error {
     )]
     IdempotencyKeyReused { first: i64, requested: i64 },
 
+    #[error("this idempotency key already issued coupon {0} with other values")]
+    CouponKeyReused(CouponId),
+
     /// The hanging-charge fence: this saga was refunded (or tombstoned) already.
     #[error("saga {saga_id} of order {order_id} was already compensated; its charge is refused")]
     SagaCompensated { order_id: OrderId, saga_id: SagaId },
@@ -56,6 +59,11 @@ impl From<Error> for Status {
                 message,
             ),
             Error::IdempotencyKeyReused { .. } => status::error(
+                Code::FailedPrecondition,
+                ErrorReason::IdempotencyKeyReused,
+                message,
+            ),
+            Error::CouponKeyReused(_) => status::error(
                 Code::FailedPrecondition,
                 ErrorReason::IdempotencyKeyReused,
                 message,

@@ -7,12 +7,14 @@
 //! - [`store`]: all SQL, including the one-transaction Charge and Refund saga steps.
 //! - [`grpc`]: the `PaymentService` implementation and proto conversions.
 //! - [`error`]: the service's error type and its mapping to gRPC statuses.
+//! - [`retention`]: the job deleting saga fences no saga can need again.
 
 pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod retention;
 pub mod store;
 
 pub use app::App;

@@ -4,12 +4,15 @@ use std::{process::Command, sync::OnceLock};
 
 use crate::watchdog::Watchdog;
 
-/// Serve on the given port without persistence, obey stop/start, stop on EOF.
+/// Serve on the given port without persistence, obey stop/start, stop on EOF. Like
+/// every Redis of the project, it refuses writes at its memory limit rather than
+/// evict keys (delivery holds must never silently disappear).
 const SCRIPT: &str = r#"
 set -u
 PORT="$1"
 start() {
   redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    --maxmemory-policy noeviction \
     --loglevel warning --logfile '' >/dev/null 2>&1 &
   PID=$!
   for _ in $(seq 1 200); do

@@ -40,6 +40,10 @@ pub struct Options {
     /// Put a [`FaultProxy`] in front of every connection: gateway to each service,
     /// each service (and the gateway) to its database, delivery-svc to Redis.
     pub faults: bool,
+    /// Last changes to the in-process apps' settings (limits, retention, ...).
+    pub gateway_config: fn(&mut gateway::Config),
+    pub order_config: fn(&mut order_svc::Config),
+    pub delivery_config: fn(&mut delivery_svc::Config),
 }
 
 impl Default for Options {
@@ -53,6 +57,9 @@ impl Default for Options {
             delivery_database: None,
             checkout_concurrency: 32,
             faults: false,
+            gateway_config: |_| {},
+            order_config: |_| {},
+            delivery_config: |_| {},
         }
     }
 }
@@ -203,7 +210,7 @@ impl Services {
             },
         };
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-        let order = start_order(&wired.databases, any_port).await?;
+        let order = start_order(&wired.databases, &options, any_port).await?;
         let payment = start_payment(&wired.databases, any_port).await?;
         let delivery = start_delivery(&wired, &options, any_port).await?;
         let faults = match db_proxies {
@@ -283,9 +290,14 @@ fn gateway_config(
     )
 }
 
-async fn start_order(databases: &Databases, addr: SocketAddr) -> anyhow::Result<Running> {
+async fn start_order(
+    databases: &Databases,
+    options: &Options,
+    addr: SocketAddr,
+) -> anyhow::Result<Running> {
     let mut config = order_svc::Config::for_tests(databases.order.clone());
     config.listen_addr = addr;
+    (options.order_config)(&mut config);
     let app = order_svc::App::build(config).await?;
     Ok(Running::spawn(app.local_addr(), |stop| {
         app.run_until_stopped(stop)
@@ -310,6 +322,7 @@ async fn start_delivery(
         delivery_svc::Config::for_tests(wired.databases.delivery.clone(), wired.redis_url.clone());
     config.auto_receive_after = options.auto_receive_after;
     config.listen_addr = addr;
+    (options.delivery_config)(&mut config);
     let app = delivery_svc::App::build(config).await?;
     Ok(Running::spawn(app.local_addr(), |stop| {
         app.run_until_stopped(stop)
@@ -334,6 +347,7 @@ impl Stack {
         );
         config.payment_window = services.options.payment_window;
         config.checkout_concurrency = services.options.checkout_concurrency;
+        (services.options.gateway_config)(&mut config);
         let gateway = gateway::App::build(config).await?;
         let gateway_http = gateway.http_addr();
         let gateway = Running::spawn(gateway.local_addr(), |stop| gateway.run_until_stopped(stop));

@@ -119,6 +119,8 @@ pub struct Delivery {
     pub received_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub receive_due_at: DateTime<Utc>,
+    /// When `info` was erased (cancelled, or received long enough ago); it is then empty.
+    pub redacted_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

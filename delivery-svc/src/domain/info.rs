@@ -40,11 +40,11 @@ impl DeliveryInfo {
         if let Some(problem) = contact_problem(contact) {
             problems.push(("contact", problem));
         }
-        if requirement.chars().count() > MAX_REQUIREMENT {
-            problems.push((
-                "requirement",
-                format!("must be at most {MAX_REQUIREMENT} characters"),
-            ));
+        if let Some(problem) = control_problem(requirement).or_else(|| {
+            (requirement.chars().count() > MAX_REQUIREMENT)
+                .then(|| format!("must be at most {MAX_REQUIREMENT} characters"))
+        }) {
+            problems.push(("requirement", problem));
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -58,7 +58,17 @@ impl DeliveryInfo {
     }
 }
 
+/// Control characters (a NUL, say) are refused in every field: the hold is copied into
+/// Postgres after the charge, and a value it cannot store must fail here, before.
+fn control_problem(value: &str) -> Option<String> {
+    shop_common::validate::control_char_at(value)
+        .map(|at| format!("must not contain control characters (found one at character {at})"))
+}
+
 fn text_problem(value: &str, max: usize) -> Option<String> {
+    if let Some(problem) = control_problem(value) {
+        return Some(problem);
+    }
     let len = value.chars().count();
     if len == 0 {
         Some("is required".to_owned())
@@ -115,6 +125,19 @@ mod tests {
         let long = "x".repeat(501);
         assert_eq!(
             fields(DeliveryInfo::parse("  ", &long, "call me", &long)),
+            vec!["recipient_name", "address", "contact", "requirement"]
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field() {
+        assert_eq!(
+            fields(DeliveryInfo::parse(
+                "Kim\u{0}",
+                "Seoul\u{0} 1",
+                "010\t1234567",
+                "ring\ntwice"
+            )),
             vec!["recipient_name", "address", "contact", "requirement"]
         );
     }

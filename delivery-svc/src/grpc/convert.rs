@@ -145,6 +145,48 @@ pub fn cancel_request(req: &api::CancelDeliveryRequest) -> Result<(OrderId, Saga
     }
 }
 
+/// A compensation's reason as stored: control characters blanked, never refused (an
+/// undo must not fail over its wording).
+pub fn cancel_reason(raw: &str) -> String {
+    shop_common::validate::without_control_chars(raw)
+}
+
+pub fn set_expiry_request(
+    req: &api::SetHoldExpiryRequest,
+) -> Result<(OrderId, chrono::DateTime<chrono::Utc>), Error> {
+    let mut v = Violations::new();
+    let order_id = v.uuid("order_id", &req.order_id);
+    let at = match req.at.as_ref().map(time::from_timestamp) {
+        None => {
+            v.add("at", "is required");
+            None
+        }
+        Some(None) => {
+            v.add("at", "must be a valid timestamp");
+            None
+        }
+        Some(at) => at,
+    };
+    finish(v)?;
+    match (order_id, at) {
+        (Some(order_id), Some(at)) => Ok((OrderId(order_id), at)),
+        _ => Err(Error::Validation(Vec::new())),
+    }
+}
+
+/// The offset a StreamEvents request starts after, and the reader's name if given.
+pub fn stream_request(req: &api::StreamEventsRequest) -> Result<(i64, Option<String>), Error> {
+    let mut v = Violations::new();
+    v.check(
+        req.after_offset >= 0,
+        "after_offset",
+        "must not be negative",
+    );
+    let consumer = v.consumer_name("consumer", &req.consumer);
+    finish(v)?;
+    Ok((req.after_offset, consumer))
+}
+
 pub fn receipt_request(req: &api::ConfirmReceiptRequest) -> Result<(OrderId, UserId), Error> {
     let mut v = Violations::new();
     let order_id = v.uuid("order_id", &req.order_id);
@@ -154,13 +196,6 @@ pub fn receipt_request(req: &api::ConfirmReceiptRequest) -> Result<(OrderId, Use
         (Some(o), Some(u)) => Ok((OrderId(o), UserId(u))),
         _ => Err(Error::Validation(Vec::new())),
     }
-}
-
-pub fn after_offset(raw: i64) -> Result<i64, Error> {
-    let mut v = Violations::new();
-    v.check(raw >= 0, "after_offset", "must not be negative");
-    finish(v)?;
-    Ok(raw)
 }
 
 fn info(info: DeliveryInfo) -> pb::DeliveryInfo {
@@ -197,7 +232,7 @@ pub fn delivery(d: Delivery) -> pb::Delivery {
         order_id: d.order_id.to_string(),
         user_id: d.user_id.to_string(),
         status: status(d.status).into(),
-        info: Some(info(d.info)),
+        info: d.redacted_at.is_none().then(|| info(d.info)),
         auto_received: d.auto_received,
         created_at: Some(time::to_timestamp(d.created_at)),
         shipped_at: time::opt_timestamp(d.shipped_at),
@@ -205,6 +240,7 @@ pub fn delivery(d: Delivery) -> pb::Delivery {
         received_at: time::opt_timestamp(d.received_at),
         receive_due_at: Some(time::to_timestamp(d.receive_due_at)),
         cancelled_at: time::opt_timestamp(d.cancelled_at),
+        redacted_at: time::opt_timestamp(d.redacted_at),
     }
 }
 

@@ -11,7 +11,7 @@ use shop_proto::{
         CancelDeliveryRequest, CancelDeliveryResponse, ConfirmDeliveryRequest,
         ConfirmReceiptRequest, ExtendHoldRequest, GetDeliveryRequest, GetHoldRequest, Hold,
         HoldDeliveryRequest, MarkDeliveredRequest, MarkShippedRequest, ReleaseHoldRequest,
-        ReleaseHoldResponse, StreamEventsRequest,
+        ReleaseHoldResponse, SetHoldExpiryRequest, StreamEventsRequest,
         delivery_service_server::{DeliveryService, DeliveryServiceServer},
     },
 };
@@ -78,6 +78,13 @@ impl DeliveryService for DeliveryApi {
         Ok(Response::new(ReleaseHoldResponse { released }))
     }
 
+    #[tracing::instrument(name = "set_hold_expiry", skip_all, fields(order_id = %request.get_ref().order_id))]
+    async fn set_hold_expiry(&self, request: Request<SetHoldExpiryRequest>) -> Reply<Hold> {
+        let (order_id, at) = convert::set_expiry_request(request.get_ref())?;
+        let hold = self.deliveries.set_hold_expiry(order_id, at).await?;
+        Ok(Response::new(convert::hold(hold)))
+    }
+
     #[tracing::instrument(name = "confirm_delivery", skip_all, fields(order_id = %request.get_ref().order_id, saga_id = %request.get_ref().saga_id))]
     async fn confirm_delivery(&self, request: Request<ConfirmDeliveryRequest>) -> Reply<Delivery> {
         let (order_id, saga_id, payment_id) = convert::confirm_request(request.get_ref())?;
@@ -93,10 +100,8 @@ impl DeliveryService for DeliveryApi {
         request: Request<CancelDeliveryRequest>,
     ) -> Reply<CancelDeliveryResponse> {
         let (order_id, saga_id) = convert::cancel_request(request.get_ref())?;
-        let outcome = self
-            .deliveries
-            .cancel(order_id, saga_id, &request.get_ref().reason)
-            .await?;
+        let reason = convert::cancel_reason(&request.get_ref().reason);
+        let outcome = self.deliveries.cancel(order_id, saga_id, &reason).await?;
         Ok(Response::new(CancelDeliveryResponse {
             cancelled: outcome.cancelled,
             delivery: outcome.delivery.map(convert::delivery),
@@ -139,7 +144,10 @@ impl DeliveryService for DeliveryApi {
         &self,
         request: Request<StreamEventsRequest>,
     ) -> Reply<Self::StreamEventsStream> {
-        let after = convert::after_offset(request.get_ref().after_offset)?;
+        let (after, consumer) = convert::stream_request(request.get_ref())?;
+        if let Some(consumer) = consumer {
+            self.deliveries.remember_cursor(&consumer, after).await?;
+        }
         Ok(Response::new(stream::follow(
             self.deliveries.clone(),
             after,

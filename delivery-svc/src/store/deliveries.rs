@@ -38,6 +38,7 @@ pub(super) struct Row {
     received_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
     receive_due_at: DateTime<Utc>,
+    redacted_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<Row> for Delivery {
@@ -67,6 +68,7 @@ impl TryFrom<Row> for Delivery {
             received_at: r.received_at,
             cancelled_at: r.cancelled_at,
             receive_due_at: r.receive_due_at,
+            redacted_at: r.redacted_at,
         })
     }
 }

@@ -1,6 +1,10 @@
 //! Holds in Redis: JSON `{user_id, info}` under `delivery:hold:{order_id}` with a TTL.
-//! Each operation is one atomic MULTI (write and read back together), so the answer
-//! always describes the hold as it was when the write happened.
+//! Each write is one atomic MULTI (write and read back together), so the answer
+//! always describes the hold as it was when the write happened. A read is a plain
+//! pipeline: Redis refuses MULTI at its memory limit, and holds already there must
+//! stay readable (and payable) while new ones are refused. With a minimum of
+//! replicas, each write is then acknowledged by that many replicas (`WAIT`) before it
+//! is reported done, so a Sentinel failover cannot lose a hold a caller was told of.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,6 +43,8 @@ pub enum Put {
 #[derive(Clone)]
 pub struct Holds {
     redis: Redis,
+    /// Replicas each write waits for, and for how long (None: no wait).
+    replicas: Option<(u32, u64)>,
 }
 
 fn key(order_id: OrderId) -> String {
@@ -47,7 +53,41 @@ fn key(order_id: OrderId) -> String {
 
 impl Holds {
     pub fn new(redis: Redis) -> Self {
-        Self { redis }
+        Self {
+            redis,
+            replicas: None,
+        }
+    }
+
+    /// Each write waits until `min` replicas have it, for at most `wait` (0: no wait).
+    pub fn with_min_replicas(self, min: u32, wait: std::time::Duration) -> Self {
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        Self {
+            replicas: (min > 0).then_some((min, wait_ms)),
+            ..self
+        }
+    }
+
+    /// UNAVAILABLE unless the writes so far reached the minimum of replicas.
+    async fn replicated(&self) -> Result<(), Error> {
+        let Some((min, wait_ms)) = self.replicas else {
+            return Ok(());
+        };
+        let acked: i64 = self
+            .redis
+            .query("hold wait", async |conn| {
+                redis::cmd("WAIT")
+                    .arg(min)
+                    .arg(wait_ms)
+                    .query_async(conn)
+                    .await
+            })
+            .await?;
+        if acked < i64::from(min) {
+            count("unreplicated");
+            return Err(Error::NotReplicated { acked, min });
+        }
+        Ok(())
     }
 
     /// `SET NX PX`: creates the hold unless one exists, and returns whichever is there.
@@ -78,6 +118,9 @@ impl Holds {
                     .await
             })
             .await?;
+        // A hold found there may be an earlier attempt's that never reached a
+        // replica: it is waited for like a new one.
+        self.replicated().await?;
         match previous {
             None => {
                 count("created");
@@ -98,7 +141,6 @@ impl Holds {
             .redis
             .query("hold get", async |conn| {
                 redis::pipe()
-                    .atomic()
                     .cmd("GET")
                     .arg(&key)
                     .cmd("PTTL")
@@ -142,6 +184,41 @@ impl Holds {
         } else {
             "expired"
         });
+        if value.is_some() {
+            self.replicated().await?;
+        }
+        value.map(|v| decode(order_id, &v, pttl)).transpose()
+    }
+
+    /// Sets the expiry to exactly `at` (`PEXPIREAT` without `GT`: earlier or later; at
+    /// or before now deletes the hold). `None` when there is no hold.
+    pub async fn expire_at(
+        &self,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Hold>, Error> {
+        let key = key(order_id);
+        let at_ms = at.timestamp_millis().max(0);
+        let (value, _set, pttl): (Option<String>, i64, i64) = self
+            .redis
+            .query("hold expire", async |conn| {
+                redis::pipe()
+                    .atomic()
+                    .cmd("GET")
+                    .arg(&key)
+                    .cmd("PEXPIREAT")
+                    .arg(&key)
+                    .arg(at_ms)
+                    .cmd("PTTL")
+                    .arg(&key)
+                    .query_async(conn)
+                    .await
+            })
+            .await?;
+        if value.is_some() {
+            count("reset");
+            self.replicated().await?;
+        }
         value.map(|v| decode(order_id, &v, pttl)).transpose()
     }
 
@@ -159,7 +236,9 @@ impl Holds {
 }
 
 /// `shop_holds_total{event}`: created, extended, expired (found gone when a payment
-/// wanted it kept), confirmed (it became a delivery: counted once per delivery).
+/// wanted it kept), confirmed (it became a delivery: counted once per delivery),
+/// reset (its expiry set back, after a failed payment), unreplicated (a write not
+/// acknowledged by HOLD_MIN_REPLICAS replicas in time).
 pub fn count(event: &'static str) {
     metrics::counter!("shop_holds_total", "event" => event).increment(1);
 }

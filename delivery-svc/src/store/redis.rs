@@ -152,9 +152,15 @@ async fn bounded<T>(timeout: Duration, work: impl Future<Output = T>) -> Option<
     tokio::time::timeout(timeout, work).await.ok()
 }
 
-/// Connection trouble and failover replies are UNAVAILABLE (try again); anything else
-/// (a wrong reply type, say) is a bug and becomes INTERNAL.
+/// Connection trouble and failover replies are UNAVAILABLE (try again), and so is a
+/// Redis at its `maxmemory` (OOM: it refuses writes rather than evict holds, see
+/// `maxmemory-policy noeviction` in the scripts); anything else (a wrong reply type,
+/// say) is a bug and becomes INTERNAL.
 fn classify(what: &'static str, err: RedisError) -> Error {
+    // Inside MULTI the refusal comes back as EXECABORT naming the OOM of the command.
+    if err.code() == Some("OOM") || err.to_string().contains("OOM") {
+        return Error::RedisFull(format!("{what}: {err}"));
+    }
     let transient = err.is_io_error()
         || err.kind() == ErrorKind::Parse
         || err.is_connection_dropped()

@@ -88,7 +88,9 @@ pub async fn cancel(
 }
 
 /// Decides with the state machine, then writes the new status (its timestamp column
-/// too) and the event. The row is locked by the caller.
+/// too) and the event. The row is locked by the caller. A cancelled delivery will not
+/// be delivered: its recipient, address, contact and note are erased in the same
+/// statement.
 async fn change(
     conn: &mut PgConnection,
     delivery: Delivery,
@@ -105,7 +107,12 @@ async fn change(
              delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
              received_at = CASE WHEN $2 = 'RECEIVED' THEN now() ELSE received_at END,
              cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() ELSE cancelled_at END,
-             cancel_reason = CASE WHEN $2 = 'CANCELLED' THEN $4 ELSE cancel_reason END
+             cancel_reason = CASE WHEN $2 = 'CANCELLED' THEN $4 ELSE cancel_reason END,
+             recipient_name = CASE WHEN $2 = 'CANCELLED' THEN '' ELSE recipient_name END,
+             address = CASE WHEN $2 = 'CANCELLED' THEN '' ELSE address END,
+             contact = CASE WHEN $2 = 'CANCELLED' THEN '' ELSE contact END,
+             requirement = CASE WHEN $2 = 'CANCELLED' THEN '' ELSE requirement END,
+             redacted_at = CASE WHEN $2 = 'CANCELLED' THEN now() ELSE redacted_at END
          WHERE id = $1 AND status = $3
          RETURNING *",
     )

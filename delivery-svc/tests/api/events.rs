@@ -32,7 +32,10 @@ async fn events_stream_from_an_offset_and_then_live() {
 
     let mut all = app
         .client
-        .stream_events(StreamEventsRequest { after_offset: 0 })
+        .stream_events(StreamEventsRequest {
+            after_offset: 0,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -52,6 +55,7 @@ async fn events_stream_from_an_offset_and_then_live() {
         .client
         .stream_events(StreamEventsRequest {
             after_offset: created.offset,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -69,7 +73,10 @@ async fn events_stream_from_an_offset_and_then_live() {
 
     let err = app
         .client
-        .stream_events(StreamEventsRequest { after_offset: -1 })
+        .stream_events(StreamEventsRequest {
+            after_offset: -1,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);

@@ -6,6 +6,7 @@ mod confirm;
 mod events;
 mod helpers;
 mod holds;
+mod privacy;
 mod receipts;
 mod redis_down;
 mod sentinel;

@@ -1,14 +1,16 @@
 //! `shop.gateway.v1.AdminService`: catalog, wallets, coupons, shipping and the saga
-//! log, for callers with the admin role.
+//! log, for callers with the admin role. Every write is recorded in the audit trail
+//! (`crate::audit`) and takes an `idempotency-key` scoped to the admin who sends it.
 
 use shop_common::{status, validate::Violations};
 use shop_proto::{
     common::{Coupon, ErrorReason, Product, Wallet},
     gateway::{
         AdjustStockRequest, CreateProductRequest, GetSagaRequest, IssueCouponRequest,
-        ListParkedEventsRequest, ListParkedEventsResponse, ListSagasRequest, ListSagasResponse,
-        MarkDeliveredRequest, MarkShippedRequest, Order, RetrySagaRequest, Saga, SagaDetail,
-        TopUpPointsRequest, admin_service_server::AdminService, issue_coupon_request,
+        ListAuditEventsRequest, ListAuditEventsResponse, ListParkedEventsRequest,
+        ListParkedEventsResponse, ListSagasRequest, ListSagasResponse, MarkDeliveredRequest,
+        MarkShippedRequest, Order, RetrySagaRequest, Saga, SagaDetail, TopUpPointsRequest,
+        admin_service_server::AdminService, issue_coupon_request,
     },
     order, payment,
 };
@@ -17,6 +19,7 @@ use uuid::Uuid;
 
 use super::{Gateway, compose};
 use crate::{
+    audit::Action,
     auth::Caller,
     clients::{Deadline, Outcome, outcome::unknown_to_public},
     idempotency,
@@ -31,19 +34,32 @@ impl AdminService for Gateway {
         let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let request_key = admin_key(&caller, request.metadata())?;
+        let mut v = Violations::new();
+        v.plain_text("name", &request.get_ref().name);
+        v.finish()?;
         let r = request.into_inner();
+        let action = Action::new(
+            "CreateProduct",
+            "catalog",
+            format!("price={} stock={}", r.price, r.stock),
+        );
         let internal = order::CreateProductRequest {
             name: r.name,
             price: r.price,
             stock: r.stock,
             request_key,
         };
+        let created = async {
+            self.clients
+                .order
+                .create_product(internal, deadline)
+                .await
+                .public("order-svc")
+        };
         let product = self
-            .clients
-            .order
-            .create_product(internal, deadline)
-            .await
-            .public("order-svc")?;
+            .audit
+            .record(&caller, deadline, action, created)
+            .await?;
         Ok(Response::new(product))
     }
 
@@ -55,17 +71,27 @@ impl AdminService for Gateway {
         let deadline = Deadline::from_metadata(request.metadata());
         let request_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
+        let action = Action::new(
+            "AdjustStock",
+            format!("product:{}", r.product_id),
+            format!("delta={}", r.delta),
+        );
         let internal = order::AdjustStockRequest {
             product_id: r.product_id,
             delta: r.delta,
             request_key,
         };
+        let adjusted = async {
+            self.clients
+                .order
+                .adjust_stock(internal, deadline)
+                .await
+                .public("order-svc")
+        };
         let product = self
-            .clients
-            .order
-            .adjust_stock(internal, deadline)
-            .await
-            .public("order-svc")?;
+            .audit
+            .record(&caller, deadline, action, adjusted)
+            .await?;
         Ok(Response::new(product))
     }
 
@@ -73,22 +99,34 @@ impl AdminService for Gateway {
         &self,
         request: Request<TopUpPointsRequest>,
     ) -> Result<Response<Wallet>, Status> {
-        self.auth.admin(request.metadata())?;
+        let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
-        let key = idempotency::key(request.metadata())?;
+        // Scoped to the admin (and, in payment-svc, to the wallet): two admins who
+        // happen to use one key each get their top-up.
+        let idempotency_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
+        let action = Action::new(
+            "TopUpPoints",
+            format!("wallet:{}", r.user_id),
+            format!("amount={}", r.amount),
+        );
         // Retried only with a key, which makes the top-up count once.
         let internal = payment::TopUpRequest {
             user_id: r.user_id,
             amount: r.amount,
-            idempotency_key: key.unwrap_or_default(),
+            idempotency_key,
+        };
+        let topped_up = async {
+            self.clients
+                .payment
+                .top_up(internal, deadline)
+                .await
+                .public("payment-svc")
         };
         let wallet = self
-            .clients
-            .payment
-            .top_up(internal, deadline)
-            .await
-            .public("payment-svc")?;
+            .audit
+            .record(&caller, deadline, action, topped_up)
+            .await?;
         Ok(Response::new(wallet))
     }
 
@@ -96,8 +134,9 @@ impl AdminService for Gateway {
         &self,
         request: Request<IssueCouponRequest>,
     ) -> Result<Response<Coupon>, Status> {
-        self.auth.admin(request.metadata())?;
+        let caller = self.auth.admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
+        let request_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
         let discount = r.discount.map(|d| match d {
             issue_coupon_request::Discount::DiscountAmount(a) => {
@@ -107,18 +146,29 @@ impl AdminService for Gateway {
                 payment::issue_coupon_request::Discount::DiscountPercent(p)
             }
         });
+        let action = Action::new(
+            "IssueCoupon",
+            format!("wallet:{}", r.user_id),
+            format!(
+                "discount={discount:?} min_order_amount={}",
+                r.min_order_amount
+            ),
+        );
         let internal = payment::IssueCouponRequest {
             user_id: r.user_id,
             discount,
             min_order_amount: r.min_order_amount,
             expires_at: r.expires_at,
+            request_key,
         };
-        let coupon = self
-            .clients
-            .payment
-            .issue_coupon(internal, deadline)
-            .await
-            .public("payment-svc")?;
+        let issued = async {
+            self.clients
+                .payment
+                .issue_coupon(internal, deadline)
+                .await
+                .public("payment-svc")
+        };
+        let coupon = self.audit.record(&caller, deadline, action, issued).await?;
         Ok(Response::new(coupon))
     }
 
@@ -156,8 +206,12 @@ impl AdminService for Gateway {
         &self,
         request: Request<RetrySagaRequest>,
     ) -> Result<Response<Saga>, Status> {
-        self.auth.admin(request.metadata())?;
-        self.retry_stuck(request.into_inner())
+        let caller = self.auth.admin(request.metadata())?;
+        let deadline = Deadline::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let action = Action::new("RetrySaga", format!("saga:{}", r.saga_id), "");
+        self.audit
+            .record(&caller, deadline, action, self.retry_stuck(r))
             .await
             .map(Response::new)
     }
@@ -178,6 +232,16 @@ impl AdminService for Gateway {
     ) -> Result<Response<ListParkedEventsResponse>, Status> {
         self.auth.admin(request.metadata())?;
         self.parked_page(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<ListAuditEventsRequest>,
+    ) -> Result<Response<ListAuditEventsResponse>, Status> {
+        self.auth.admin(request.metadata())?;
+        self.audit_page(request.into_inner())
             .await
             .map(Response::new)
     }
@@ -215,19 +279,27 @@ impl Gateway {
         let Some(order_id) = order_id else {
             return Err(Status::internal("a validated id is missing"));
         };
-        let delivery = &self.clients.delivery;
-        let moved = match news {
-            Courier::Shipped => delivery.mark_shipped(order_id, deadline).await,
-            Courier::Delivered => delivery.mark_delivered(order_id, deadline).await,
+        let name = match news {
+            Courier::Shipped => "MarkShipped",
+            Courier::Delivered => "MarkDelivered",
         };
-        match moved {
-            Outcome::Done(_) => self.compose(&caller, order_id, deadline).await,
-            Outcome::Refused(refusal) if refusal.is(ErrorReason::NotFound) => {
-                Err(self.no_delivery(order_id, deadline).await)
+        let action = Action::new(name, format!("order:{order_id}"), "");
+        let moved = async {
+            let delivery = &self.clients.delivery;
+            let moved = match news {
+                Courier::Shipped => delivery.mark_shipped(order_id, deadline).await,
+                Courier::Delivered => delivery.mark_delivered(order_id, deadline).await,
+            };
+            match moved {
+                Outcome::Done(_) => self.compose(&caller, order_id, deadline).await,
+                Outcome::Refused(refusal) if refusal.is(ErrorReason::NotFound) => {
+                    Err(self.no_delivery(order_id, deadline).await)
+                }
+                Outcome::Refused(refusal) => Err(refusal.status),
+                Outcome::Unknown(cause) => Err(unknown_to_public("delivery-svc", &cause)),
             }
-            Outcome::Refused(refusal) => Err(refusal.status),
-            Outcome::Unknown(cause) => Err(unknown_to_public("delivery-svc", &cause)),
-        }
+        };
+        self.audit.record(&caller, deadline, action, moved).await
     }
 
     /// Why an order has no delivery to move on: it does not exist (ORDER_NOT_FOUND), or

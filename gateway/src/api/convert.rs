@@ -84,6 +84,20 @@ pub fn parked(event: Parked) -> public::ParkedEvent {
     }
 }
 
+pub fn audit_event(event: crate::audit::Event) -> public::AuditEvent {
+    public::AuditEvent {
+        id: event.id,
+        admin_id: event.admin_id.to_string(),
+        action: event.action,
+        target: event.target,
+        detail: event.detail,
+        request_id: event.request_id.to_string(),
+        outcome: event.outcome,
+        at: Some(to_timestamp(event.at)),
+        ended_at: event.ended_at.map(to_timestamp),
+    }
+}
+
 pub fn saga_state(state: public::SagaState) -> Option<saga::State> {
     match state {
         public::SagaState::Unspecified => None,

@@ -17,7 +17,8 @@ pub mod shop;
 use std::{sync::Arc, time::Duration};
 
 use crate::{
-    admission::Admission, auth::Authenticator, clients::Clients, idempotency::Keys, saga::Engine,
+    admission::Admission, audit::Audit, auth::Authenticator, clients::Clients, idempotency::Keys,
+    saga::Engine, throttle::Throttle,
 };
 
 /// Everything a public call needs; cheap to clone.
@@ -35,6 +36,10 @@ pub struct Inner {
     pub keys: Keys,
     /// How many checkouts run at once (see [`crate::admission`]).
     pub admission: Admission,
+    /// The per-user rate limit on writes.
+    pub throttle: Throttle,
+    /// The admin audit trail.
+    pub audit: Audit,
     /// How long a new order waits for payment.
     pub payment_window: Duration,
 }

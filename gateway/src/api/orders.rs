@@ -1,7 +1,5 @@
 //! Placing, paying, checking out and cancelling orders: the multi-service flows.
 
-use std::time::Duration;
-
 use shop_common::{status, time::to_timestamp};
 use shop_proto::{
     common::{DeliveryInfo, ErrorReason, OrderLine, OrderStatus},
@@ -15,14 +13,10 @@ use super::{Gateway, compose, convert};
 use crate::{
     admission::Turn,
     auth::Caller,
-    clients::{Deadline, Outcome, outcome::unknown_to_public},
-    idempotency::{Claim, fingerprint, key},
+    clients::{Deadline, Outcome, delivery::HOLD_MARGIN, outcome::unknown_to_public},
+    idempotency::{Claim, key},
     saga::{Engine, Halt, Saga},
 };
-
-/// The hold outlives the order's payment window a little, so that paying at the last
-/// moment does not find the hold gone first.
-const HOLD_MARGIN: Duration = Duration::from_secs(30);
 
 /// Where an idempotent operation stands after its key is claimed.
 pub(crate) struct Keyed {
@@ -54,7 +48,7 @@ impl Gateway {
                 caller.user_id,
                 &key,
                 operation,
-                &fingerprint(operation, request),
+                &self.keys.fingerprint(operation, request),
                 order_id,
                 deadline.remaining(),
             )
@@ -296,6 +290,16 @@ impl Gateway {
             .public("order-svc")?;
         Ok(())
     }
+}
+
+/// Refuses control characters in the free-text fields of delivery info (into `v`): a
+/// NUL, say, would be held, charged for and then refused by the database.
+pub(crate) fn free_text(v: &mut shop_common::validate::Violations, info: Option<&DeliveryInfo>) {
+    let Some(info) = info else { return };
+    v.plain_text("delivery.recipient_name", &info.recipient_name);
+    v.plain_text("delivery.address", &info.address);
+    v.plain_text("delivery.contact", &info.contact);
+    v.plain_text("delivery.requirement", &info.requirement);
 }
 
 /// The order is held by a saga that is running now.

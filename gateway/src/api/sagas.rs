@@ -1,12 +1,15 @@
-//! What operators see of the saga log and the parked events: listing, one saga with
-//! its step timeline, and putting a STUCK saga back into recovery.
+//! What operators see of the saga log, the parked events and the audit trail:
+//! listing, one saga with its step timeline, and putting a STUCK saga back into
+//! recovery.
 
+use chrono::{DateTime, Utc};
 use shop_common::{status, validate::Violations};
 use shop_proto::{
     common::ErrorReason,
     gateway::{
-        GetSagaRequest, ListParkedEventsRequest, ListParkedEventsResponse, ListSagasRequest,
-        ListSagasResponse, RetrySagaRequest, Saga, SagaDetail, SagaState,
+        GetSagaRequest, ListAuditEventsRequest, ListAuditEventsResponse, ListParkedEventsRequest,
+        ListParkedEventsResponse, ListSagasRequest, ListSagasResponse, RetrySagaRequest, Saga,
+        SagaDetail, SagaState,
     },
 };
 use tonic::{Code, Status};
@@ -23,16 +26,22 @@ impl Gateway {
         let mut v = Violations::new();
         let state = SagaState::try_from(r.state).ok();
         v.check(state.is_some(), "state", "unknown saga state");
-        let (limit, offset) = page(&mut v, r.page_size, &r.page_token);
+        let (limit, _) = page(&mut v, r.page_size, "");
+        let after = saga_cursor(&mut v, &r.page_token);
         v.finish()?;
         let records = self
             .engine
             .log()
-            .list(state.and_then(convert::saga_state), limit, offset)
+            .list(state.and_then(convert::saga_state), limit, after)
             .await
             .map_err(|err| status::unavailable("the saga log", &err))?;
+        let full = i64::try_from(records.len()).unwrap_or(i64::MAX) == limit;
+        let next_page_token = match records.last() {
+            Some(last) if full => saga_token(last.created_at, last.saga.id),
+            _ => String::new(),
+        };
         Ok(ListSagasResponse {
-            next_page_token: next_token(records.len(), limit, offset),
+            next_page_token,
             sagas: records.into_iter().map(convert::saga).collect(),
         })
     }
@@ -97,6 +106,43 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    pub(crate) async fn audit_page(
+        &self,
+        r: ListAuditEventsRequest,
+    ) -> Result<ListAuditEventsResponse, Status> {
+        let mut v = Violations::new();
+        let (limit, _) = page(&mut v, r.page_size, "");
+        let admin = v.optional_uuid("admin_id", &r.admin_id);
+        let before = if r.page_token.is_empty() {
+            None
+        } else {
+            let id = r.page_token.parse::<i64>().ok().filter(|id| *id > 0);
+            v.check(
+                id.is_some(),
+                "page_token",
+                "is not a token from a previous page",
+            );
+            id
+        };
+        v.finish()?;
+        let events = self
+            .audit
+            .list(admin, before, limit)
+            .await
+            .map_err(|err| status::unavailable("the audit trail", &err))?;
+        let full = i64::try_from(events.len()).unwrap_or(i64::MAX) == limit;
+        let next_page_token = match events.last() {
+            Some(last) if full => last.id.to_string(),
+            _ => String::new(),
+        };
+        Ok(ListAuditEventsResponse {
+            next_page_token,
+            events: events.into_iter().map(convert::audit_event).collect(),
+        })
+    }
+}
+
 /// The page size and offset of a list request (checked into `v`).
 fn page(v: &mut Violations, page_size: i32, token: &str) -> (i64, i64) {
     v.check(
@@ -120,6 +166,29 @@ fn page(v: &mut Violations, page_size: i32, token: &str) -> (i64, i64) {
         i64::from(page_size)
     };
     (limit, offset.unwrap_or(0))
+}
+
+/// A ListSagas page token: the `(created_at, id)` of the last saga of the page, as
+/// `<microseconds since the epoch>.<id>`.
+fn saga_token(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}.{id}", created_at.timestamp_micros())
+}
+
+/// The position a ListSagas token names (checked into `v`); none for the first page.
+fn saga_cursor(v: &mut Violations, token: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    if token.is_empty() {
+        return None;
+    }
+    let parsed = token.split_once('.').and_then(|(micros, id)| {
+        let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        Some((at, Uuid::try_parse(id).ok()?))
+    });
+    v.check(
+        parsed.is_some(),
+        "page_token",
+        "is not a token from a previous page",
+    );
+    parsed
 }
 
 fn next_token(returned: usize, limit: i64, offset: i64) -> String {

@@ -15,7 +15,10 @@ use shop_proto::{
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{Gateway, convert, orders::payment_in_progress};
+use super::{
+    Gateway, convert,
+    orders::{free_text, payment_in_progress},
+};
 use crate::{clients::Deadline, idempotency::Claim};
 
 #[tonic::async_trait]
@@ -66,7 +69,11 @@ impl ShopService for Gateway {
         request: Request<PlaceOrderRequest>,
     ) -> Result<Response<Order>, Status> {
         let caller = self.auth.caller(request.metadata())?;
+        self.throttle.write(caller.user_id)?;
         let deadline = Deadline::from_metadata(request.metadata());
+        let mut v = Violations::new();
+        free_text(&mut v, request.get_ref().delivery.as_ref());
+        v.finish()?;
         let keyed = self
             .claim_key(
                 &caller,
@@ -87,8 +94,14 @@ impl ShopService for Gateway {
             let order = match self.existing_if_resumed(&keyed.claim, deadline).await? {
                 Some(order) => order,
                 None => {
-                    self.place(&caller, order_id, &r.items, r.delivery.as_ref(), deadline)
-                        .await?
+                    // Placing takes a turn too: a flood of orders queues (or is turned
+                    // away) at the edge like checkouts, instead of filling Redis.
+                    let turn = self.admission.admit(deadline).await?;
+                    let placed = self
+                        .place(&caller, order_id, &r.items, r.delivery.as_ref(), deadline)
+                        .await;
+                    drop(turn);
+                    placed?
                 }
             };
             Ok(self.complete(order, deadline).await)
@@ -105,6 +118,7 @@ impl ShopService for Gateway {
         request: Request<PayOrderRequest>,
     ) -> Result<Response<Order>, Status> {
         let caller = self.auth.caller(request.metadata())?;
+        self.throttle.write(caller.user_id)?;
         let deadline = Deadline::from_metadata(request.metadata());
         let mut v = Violations::new();
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
@@ -128,18 +142,21 @@ impl ShopService for Gateway {
             if matches!(keyed.claim, Claim::Finished(_)) {
                 return Ok(self.complete(order, deadline).await);
             }
-            // Only an unpaid order gets a saga; any other is refused from its status
-            // alone, so a repeated PayOrder of a paid order makes nothing.
-            match order.status() {
-                OrderStatus::PendingPayment => {}
-                OrderStatus::PaymentInProgress => return Err(payment_in_progress()),
-                other => return Err(not_payable(other)),
-            }
-            let turn = self.admission.admit(deadline).await?;
-            self.refuse_if_sold_out(&order.lines, deadline).await?;
             let owner = Uuid::try_parse(&order.user_id)
                 .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
-            self.pay(owner, order_id, coupon_id, deadline, turn).await
+            self.on_users_order(&caller, owner, "PayOrder", order_id, deadline, async {
+                // Only an unpaid order gets a saga; any other is refused from its
+                // status alone, so a repeated PayOrder of a paid order makes nothing.
+                match order.status() {
+                    OrderStatus::PendingPayment => {}
+                    OrderStatus::PaymentInProgress => return Err(payment_in_progress()),
+                    other => return Err(not_payable(other)),
+                }
+                let turn = self.admission.admit(deadline).await?;
+                self.refuse_if_sold_out(&order.lines, deadline).await?;
+                self.pay(owner, order_id, coupon_id, deadline, turn).await
+            })
+            .await
         }
         .await;
         // A refused payment leaves the order payable: the same key may pay it later.
@@ -150,9 +167,11 @@ impl ShopService for Gateway {
     #[tracing::instrument(name = "checkout", skip_all, fields(order_id))]
     async fn checkout(&self, request: Request<CheckoutRequest>) -> Result<Response<Order>, Status> {
         let caller = self.auth.caller(request.metadata())?;
+        self.throttle.write(caller.user_id)?;
         let deadline = Deadline::from_metadata(request.metadata());
         let mut v = Violations::new();
         let coupon_id = v.optional_uuid("coupon_id", &request.get_ref().coupon_id);
+        free_text(&mut v, request.get_ref().delivery.as_ref());
         v.finish()?;
         let keyed = self
             .claim_key(
@@ -206,6 +225,7 @@ impl ShopService for Gateway {
         request: Request<CancelOrderRequest>,
     ) -> Result<Response<Order>, Status> {
         let caller = self.auth.caller(request.metadata())?;
+        self.throttle.write(caller.user_id)?;
         let deadline = Deadline::from_metadata(request.metadata());
         let mut v = Violations::new();
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
@@ -214,13 +234,19 @@ impl ShopService for Gateway {
             "reason",
             "must be at most 500 characters",
         );
+        v.plain_text("reason", &request.get_ref().reason);
         v.finish()?;
         let Some(order_id) = order_id else {
             return Err(Status::internal("a validated id is missing"));
         };
         let order = self.owned_order(&caller, order_id, deadline).await?;
+        let owner = Uuid::try_parse(&order.user_id)
+            .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
         let reason = request.into_inner().reason;
-        self.cancel(order, reason, deadline).await?;
+        self.on_users_order(&caller, owner, "CancelOrder", order_id, deadline, async {
+            self.cancel(order, reason, deadline).await
+        })
+        .await?;
         Ok(Response::new(
             self.compose(&caller, order_id, deadline).await?,
         ))
@@ -268,6 +294,7 @@ impl ShopService for Gateway {
         request: Request<ConfirmReceiptRequest>,
     ) -> Result<Response<Order>, Status> {
         let caller = self.auth.caller(request.metadata())?;
+        self.throttle.write(caller.user_id)?;
         let deadline = Deadline::from_metadata(request.metadata());
         let mut v = Violations::new();
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
@@ -276,7 +303,17 @@ impl ShopService for Gateway {
             return Err(Status::internal("a validated id is missing"));
         };
         let order = self.owned_order(&caller, order_id, deadline).await?;
-        self.confirm_receipt_of(order, deadline).await?;
+        let owner = Uuid::try_parse(&order.user_id)
+            .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
+        self.on_users_order(
+            &caller,
+            owner,
+            "ConfirmReceipt",
+            order_id,
+            deadline,
+            async { self.confirm_receipt_of(order, deadline).await },
+        )
+        .await?;
         Ok(Response::new(
             self.compose(&caller, order_id, deadline).await?,
         ))
@@ -334,6 +371,28 @@ fn not_payable(status: OrderStatus) -> Status {
 }
 
 impl Gateway {
+    /// Runs `work`, an action of `caller` on an order of `owner`: recorded in the
+    /// admin audit trail when an admin acts on another user's order.
+    async fn on_users_order<T>(
+        &self,
+        caller: &crate::auth::Caller,
+        owner: Uuid,
+        action: &'static str,
+        order_id: Uuid,
+        deadline: Deadline,
+        work: impl Future<Output = Result<T, Status>>,
+    ) -> Result<T, Status> {
+        if caller.role != crate::auth::Role::Admin || caller.user_id == owner {
+            return work.await;
+        }
+        let entry = crate::audit::Action::new(
+            action,
+            format!("order:{order_id}"),
+            format!("owner={owner}"),
+        );
+        self.audit.record(caller, deadline, entry, work).await
+    }
+
     async fn existing_if_resumed(
         &self,
         claim: &Claim,

@@ -1,5 +1,6 @@
 //! Operator tool. `shopctl token --role user|admin [--sub UUID] [--ttl 24h]` prints a
-//! signed JWT for the gateway (HS256 with `JWT_SECRET` from the environment).
+//! signed JWT for the gateway (HS256 with `JWT_SECRET` from the environment, and the
+//! `iss` / `aud` of `JWT_ISSUER` / `JWT_AUDIENCE` when they are set).
 //! `shopctl health [HOST:PORT]` is the containers' health check (see [`health`]).
 
 use std::process::ExitCode;
@@ -61,7 +62,10 @@ fn run(args: Vec<String>) -> Result<String, String> {
     let role = role.ok_or(USAGE)?;
     let ttl = config::parse_duration(&ttl).map_err(|e| format!("--ttl: {e}"))?;
     let secret = config::required(&ProcessEnv, "JWT_SECRET").map_err(|e| e.to_string())?;
+    let issuer = config::optional(&ProcessEnv, "JWT_ISSUER");
+    let audience = config::optional(&ProcessEnv, "JWT_AUDIENCE");
     Authenticator::new(&secret)
+        .expecting(issuer.as_deref(), audience.as_deref())
         .mint(sub, role, ttl)
         .map_err(|e| e.to_string())
 }

@@ -1,6 +1,18 @@
 //! How every internal call is made: attempts within the caller's deadline, each with
 //! its own timeout; jittered exponential backoff between them; the answer classified
 //! (see [`super::outcome`]); and the client-side metrics of each call.
+//!
+//! An attempt that ran out of time is never retried. Every service runs each call it
+//! accepted to its end in a task of its own (`shop_common::detach`), so when our
+//! per-call timeout (or the service's, DEADLINE_EXCEEDED, which is the same budget)
+//! fires, that attempt is known to be still running there; a retry would run beside
+//! it, doubling the load exactly when the service is slow, and two attempts of one
+//! step would race inside it. (The service's own timeout answers CANCELLED "Timeout
+//! expired", tonic's way, usually just before ours: the same case.) The call ends
+//! Unknown instead, and the saga's rule for Unknown takes over: compensate before the
+//! pivot (fenced), or retry later, past it, from recovery, after a backoff. Answers
+//! that say the attempt ended (UNAVAILABLE, INTERNAL, UNKNOWN) are still retried
+//! within the budget.
 
 use std::{future::Future, time::Duration};
 
@@ -132,6 +144,12 @@ where
                 spec.method, call.timeout
             )),
         };
+        if ran_out_of_time(status.code()) {
+            // Still running in the service (see the module docs): not retried.
+            metrics::counter!("shop_client_timeouts_total", "dependency" => dependency, "method" => spec.method)
+                .increment(1);
+            return Outcome::Unknown(status);
+        }
         if let Some(reason) = known_refusal(&status, spec.refusals) {
             return if ambiguous && spec.effect == Effect::Write {
                 Outcome::Unknown(status)
@@ -155,6 +173,11 @@ where
             .increment(1);
         tokio::time::sleep(pause).await;
     }
+}
+
+/// An attempt cut short by a timeout, ours or the service's: its handler runs on.
+fn ran_out_of_time(code: tonic::Code) -> bool {
+    matches!(code, tonic::Code::DeadlineExceeded | tonic::Code::Cancelled)
 }
 
 /// Full-jitter exponential backoff: up to 50 ms doubling to 1 s.
@@ -214,10 +237,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_after_an_ambiguous_attempt_of_a_write_is_unknown() {
-        let answers = vec![Err(Status::deadline_exceeded("slow")), Err(insufficient())];
+        let answers = vec![Err(Status::unavailable("reset")), Err(insufficient())];
         let (outcome, calls) = with_answers(&CHARGE, answers).await;
         assert!(matches!(outcome, Outcome::Unknown(_)), "{outcome:?}");
         assert_eq!(calls, 2);
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_ran_out_of_time_is_not_retried() {
+        let answers = vec![Err(Status::deadline_exceeded("slow")), Ok(())];
+        let (outcome, calls) = with_answers(&CHARGE, answers).await;
+        assert!(
+            matches!(outcome, Outcome::Unknown(ref s) if s.code() == Code::DeadlineExceeded),
+            "{outcome:?}"
+        );
+        assert_eq!(calls, 1, "the first attempt still runs in the service");
     }
 
     #[tokio::test]

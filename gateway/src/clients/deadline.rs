@@ -5,14 +5,16 @@
 
 use std::time::Duration;
 
+use shop_common::detach::{self, parse_grpc_timeout};
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 use uuid::Uuid;
 
 /// Longest single internal call, whatever the budget.
 pub const PER_CALL: Duration = Duration::from_secs(3);
-/// Budget of a public request that sets no `grpc-timeout`.
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
+/// Budget of a public request that sets no `grpc-timeout` (the same that bounds its
+/// detached work).
+pub const DEFAULT_BUDGET: Duration = detach::DEFAULT_BUDGET;
 /// The metadata key of the request id.
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -32,7 +34,7 @@ impl Deadline {
     }
 
     /// The caller's `grpc-timeout` less a margin (so the answer reaches the caller
-    /// before it gives up), capped by [`DEFAULT_BUDGET`] x 3, else the default; the
+    /// before it gives up), capped by `detach::MAX_BUDGET`, else the default; the
     /// caller's `x-request-id` when it is a UUID, else a new one.
     pub fn from_metadata(metadata: &MetadataMap) -> Self {
         let budget = metadata
@@ -40,7 +42,7 @@ impl Deadline {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout)
             .map_or(DEFAULT_BUDGET, |t| {
-                (t - answer_margin(t)).min(DEFAULT_BUDGET * 3)
+                (t - answer_margin(t)).min(detach::MAX_BUDGET)
             });
         let request_id = metadata
             .get(REQUEST_ID)
@@ -114,21 +116,6 @@ fn answer_margin(timeout: Duration) -> Duration {
         .min(timeout / 2)
 }
 
-/// `grpc-timeout` is digits and a unit: H, M, S, m (ms), u (us), n (ns).
-fn parse_grpc_timeout(raw: &str) -> Option<Duration> {
-    let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n.checked_mul(3600)?),
-        "M" => Duration::from_secs(n.checked_mul(60)?),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,8 +144,6 @@ mod tests {
     fn grpc_timeout_units() {
         assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
         assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_grpc_timeout("x"), None);
-        assert_eq!(parse_grpc_timeout(""), None);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use shop_proto::{
         CancelDeliveryRequest, CancelDeliveryResponse, ConfirmDeliveryRequest,
         ConfirmReceiptRequest, DeliveryEvent, ExtendHoldRequest, GetDeliveryRequest,
         GetHoldRequest, Hold, HoldDeliveryRequest, MarkDeliveredRequest, MarkShippedRequest,
-        ReleaseHoldRequest, StreamEventsRequest, delivery_service_client::DeliveryServiceClient,
+        ReleaseHoldRequest, SetHoldExpiryRequest, StreamEventsRequest,
+        delivery_service_client::DeliveryServiceClient,
     },
 };
 use std::time::Duration;
@@ -21,6 +22,10 @@ use super::{
 };
 
 const DEPENDENCY: &str = "delivery-svc";
+
+/// A hold outlives its order's payment window a little, so that paying at the last
+/// moment does not find the hold gone first.
+pub const HOLD_MARGIN: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct DeliveryClient {
@@ -97,6 +102,30 @@ impl DeliveryClient {
             &SPEC,
             request,
             |mut c, r| async move { c.extend_hold(r).await },
+        )
+        .await
+    }
+
+    /// Sets the hold to expire exactly at `at` (deletes it when `at` has passed); gone
+    /// already is NOT_FOUND. Idempotent.
+    pub async fn set_hold_expiry(
+        &self,
+        order_id: Uuid,
+        at: DateTime<Utc>,
+        deadline: Deadline,
+    ) -> Outcome<Hold> {
+        const SPEC: Spec = Spec::write("SetHoldExpiry", STEP_ATTEMPTS, &[R::NotFound]);
+        let request = SetHoldExpiryRequest {
+            order_id: order_id.to_string(),
+            at: Some(shop_common::time::to_timestamp(at)),
+        };
+        call::run(
+            DEPENDENCY,
+            &self.client,
+            deadline,
+            &SPEC,
+            request,
+            |mut c, r| async move { c.set_hold_expiry(r).await },
         )
         .await
     }
@@ -265,15 +294,18 @@ impl DeliveryClient {
         .await
     }
 
-    /// The event stream after `offset` (no deadline: it is followed for as long as it
-    /// lasts; the consumer reconnects when it breaks).
+    /// The event stream after `offset`, read as `consumer` (so the outbox keeps what
+    /// it has not read). No deadline: it is followed for as long as it lasts; the
+    /// consumer reconnects when it breaks.
     pub async fn events_after(
         &self,
+        consumer: &str,
         offset: i64,
     ) -> Result<tonic::Streaming<DeliveryEvent>, tonic::Status> {
         let mut client = self.client.clone();
         let request = StreamEventsRequest {
             after_offset: offset,
+            consumer: consumer.to_owned(),
         };
         Ok(client.stream_events(request).await?.into_inner())
     }

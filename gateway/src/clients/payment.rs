@@ -93,18 +93,24 @@ impl PaymentClient {
         .await
     }
 
-    /// Not idempotent: sent once.
+    /// Retried only when `request_key` makes it issue one coupon.
     pub async fn issue_coupon(
         &self,
         request: IssueCouponRequest,
         deadline: Deadline,
     ) -> Outcome<Coupon> {
-        const SPEC: Spec = Spec::write("IssueCoupon", call::ONCE, &[]);
+        const KEYED: Spec = Spec::write("IssueCoupon", PUBLIC_ATTEMPTS, &[R::IdempotencyKeyReused]);
+        const ONCE: Spec = Spec::write("IssueCoupon", call::ONCE, &[R::IdempotencyKeyReused]);
+        let spec = if request.request_key.is_empty() {
+            &ONCE
+        } else {
+            &KEYED
+        };
         call::run(
             DEPENDENCY,
             &self.client,
             deadline,
-            &SPEC,
+            spec,
             request,
             |mut c, r| async move { c.issue_coupon(r).await },
         )

@@ -77,7 +77,7 @@ pub fn spawn(
 
 async fn follow(clients: &Clients, pool: &PgPool) -> anyhow::Result<()> {
     let after = offsets::get(pool, CONSUMER).await?;
-    let mut stream = clients.delivery.events_after(after).await?;
+    let mut stream = clients.delivery.events_after(CONSUMER, after).await?;
     while let Some(event) = stream.next().await {
         let event = event?;
         if event.kind == RECEIVED {

@@ -185,6 +185,13 @@ pub fn table() -> Vec<Route> {
         )
         .may(&[403])
         .into(),
+        get(
+            "/v1/admin/audit",
+            "AdminService/ListAuditEvents",
+            call!(AdminService::list_audit_events),
+        )
+        .may(&[403])
+        .into(),
         Route::plain(
             Method::GET,
             "/healthz",

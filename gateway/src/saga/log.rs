@@ -209,20 +209,24 @@ impl SagaLog {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Newest first, optionally in one state; `offset` pages.
+    /// Newest first, optionally in one state, after `after` (the `(created_at, id)`
+    /// of the previous page's last saga): keyset paging on an index, so a page costs
+    /// the same however deep it is, and sagas started meanwhile do not shift it.
     pub async fn list(
         &self,
         state: Option<State>,
         limit: i64,
-        offset: i64,
+        after: Option<(DateTime<Utc>, Uuid)>,
     ) -> sqlx::Result<Vec<SagaRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM sagas WHERE ($1::text IS NULL OR state = $1) \
-             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+               AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
         )))
         .bind(state.map(State::as_str))
         .bind(limit)
-        .bind(offset)
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(from_row).collect()

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use shop_common::validate::MAX_CHARGE;
+
 use super::OrderStatus;
 
 pub const MAX_LINES: usize = 100;
@@ -61,11 +63,17 @@ pub struct PriceQuote {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PricingError {
-    UnknownProduct { line: usize, product_id: Uuid },
+    UnknownProduct {
+        line: usize,
+        product_id: Uuid,
+    },
     TotalOverflow,
+    /// The total is more than a payment can take: the order could never be paid.
+    AboveMaxCharge(i64),
 }
 
-/// Snapshots price and name into each line and sums the total without overflow.
+/// Snapshots price and name into each line and sums the total without overflow; a
+/// total above [`MAX_CHARGE`] is refused.
 pub fn price_lines(
     requested: &[LineRequest],
     quotes: &[PriceQuote],
@@ -91,6 +99,9 @@ pub fn price_lines(
             unit_price: quote.price,
             name: quote.name.clone(),
         });
+    }
+    if total > MAX_CHARGE {
+        return Err(PricingError::AboveMaxCharge(total));
     }
     Ok((lines, total))
 }
@@ -144,6 +155,21 @@ mod tests {
                 line: 0,
                 product_id: a
             })
+        );
+    }
+
+    #[test]
+    fn a_total_no_payment_can_take_is_refused() {
+        let a = Uuid::now_v7();
+        let line = |quantity| LineRequest {
+            product_id: a,
+            quantity,
+        };
+        let price = MAX_CHARGE / 1000;
+        assert!(price_lines(&[line(1000)], &[quote(a, price)]).is_ok());
+        assert_eq!(
+            price_lines(&[line(1000), line(1)], &[quote(a, price)]),
+            Err(PricingError::AboveMaxCharge(MAX_CHARGE + price))
         );
     }
 

@@ -22,7 +22,8 @@ use crate::{
 };
 
 /// Longest reason kept in `last_error` / `cancel_reason`, in characters. Longer
-/// reasons are cut rather than refused: a compensation must not fail on its wording.
+/// reasons are cut, and control characters blanked, rather than refused: a
+/// compensation must not fail on its wording (the gateway refuses them from users).
 const MAX_REASON_CHARS: usize = 500;
 
 fn finish(violations: Violations) -> Result<(), Error> {
@@ -53,11 +54,26 @@ pub fn order_and_saga(order_id: &str, saga_id: &str) -> Result<(Uuid, Uuid), Err
 }
 
 pub fn reason(raw: &str) -> String {
-    raw.trim().chars().take(MAX_REASON_CHARS).collect()
+    let kept: String = raw.trim().chars().take(MAX_REASON_CHARS).collect();
+    shop_common::validate::without_control_chars(&kept)
+}
+
+/// The offset a StreamEvents request starts after, and the reader's name if given.
+pub fn stream_request(req: &pb::StreamEventsRequest) -> Result<(i64, Option<String>), Error> {
+    let mut v = Violations::new();
+    v.check(
+        req.after_offset >= 0,
+        "after_offset",
+        "must not be negative",
+    );
+    let consumer = v.consumer_name("consumer", &req.consumer);
+    finish(v)?;
+    Ok((req.after_offset, consumer))
 }
 
 pub fn new_product(req: &pb::CreateProductRequest) -> Result<NewProduct, Error> {
     let mut v = Violations::new();
+    v.plain_text("name", &req.name);
     let name = ProductName::parse(&req.name)
         .map_err(|problem| v.add("name", problem))
         .ok();

@@ -12,9 +12,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     domain::{Command, page},
-    error::Error,
     grpc::{convert, stream},
-    store::{orders, products, stock, transitions},
+    store::{events, orders, products, stock, transitions},
 };
 
 #[derive(Clone)]
@@ -22,11 +21,17 @@ pub struct OrderApi {
     pool: PgPool,
     /// Ends open event streams when the service stops.
     shutdown: CancellationToken,
+    /// Most unpaid orders a user may have open (0: no limit).
+    max_open_orders: u32,
 }
 
 impl OrderApi {
-    pub fn new(pool: PgPool, shutdown: CancellationToken) -> Self {
-        Self { pool, shutdown }
+    pub fn new(pool: PgPool, shutdown: CancellationToken, max_open_orders: u32) -> Self {
+        Self {
+            pool,
+            shutdown,
+            max_open_orders,
+        }
     }
 
     async fn apply(
@@ -89,7 +94,7 @@ impl OrderService for OrderApi {
         request: Request<pb::CreateOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
         let new = convert::new_order(request.get_ref(), Utc::now())?;
-        let order = orders::create(&self.pool, &new).await?;
+        let order = orders::create(&self.pool, &new, self.max_open_orders).await?;
         Ok(Response::new(convert::order(order)))
     }
 
@@ -222,9 +227,9 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::StreamEventsRequest>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
-        let after = request.get_ref().after_offset;
-        if after < 0 {
-            return Err(Error::invalid("after_offset", "must not be negative").into());
+        let (after, consumer) = convert::stream_request(request.get_ref())?;
+        if let Some(consumer) = consumer {
+            events::remember_cursor(&self.pool, &consumer, after).await?;
         }
         let events = stream::follow(self.pool.clone(), after, self.shutdown.clone());
         Ok(Response::new(events))

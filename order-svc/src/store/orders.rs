@@ -161,9 +161,14 @@ pub async fn list_for_user(
     with_lines(pool, rows).await
 }
 
+/// Advisory-lock namespace (first key) of per-user locks: serializes one user's order
+/// creations, so that two at once cannot both pass the open-orders cap.
+const USER_LOCK_SPACE: i32 = 0x0de1_0002;
+
 /// Creates the order with price and name snapshots and its ORDER_PLACED event, or
-/// returns the existing order when this id was already used by the same user.
-pub async fn create(pool: &PgPool, new: &NewOrder) -> Result<Order, Error> {
+/// returns the existing order when this id was already used by the same user. A user
+/// who has `max_open` unpaid orders open (0: no limit) is refused.
+pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Order, Error> {
     if let Some(existing) = existing(pool, new).await? {
         return Ok(existing);
     }
@@ -186,9 +191,19 @@ pub async fn create(pool: &PgPool, new: &NewOrder) -> Result<Order, Error> {
     let (lines, total) = price_lines(&new.lines, &quotes).map_err(|err| match err {
         PricingError::UnknownProduct { product_id, .. } => Error::ProductNotFound(product_id),
         PricingError::TotalOverflow => Error::invalid("lines", "the order total is too large"),
+        PricingError::AboveMaxCharge(total) => Error::invalid(
+            "lines",
+            format!(
+                "the order total {total} is above the largest amount a payment can take ({})",
+                shop_common::validate::MAX_CHARGE
+            ),
+        ),
     })?;
 
     let mut tx = pool.begin().await?;
+    if max_open > 0 {
+        refuse_past_open_cap(&mut tx, new.user_id, max_open).await?;
+    }
     let row: Option<OrderRow> = sqlx::query_as(concat!(
         "INSERT INTO orders AS o (id, user_id, status, total_amount, expires_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
@@ -232,6 +247,34 @@ pub async fn create(pool: &PgPool, new: &NewOrder) -> Result<Order, Error> {
     .await?;
     tx.commit().await?;
     row.into_order(lines)
+}
+
+/// TOO_MANY_OPEN_ORDERS when `user` has `max_open` unpaid orders that have not
+/// expired yet, counted under the user's lock (held until the caller commits).
+async fn refuse_past_open_cap(
+    tx: &mut sqlx::PgConnection,
+    user: Uuid,
+    max_open: u32,
+) -> Result<(), Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
+        .bind(USER_LOCK_SPACE)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE user_id = $1 \
+         AND status IN ('PENDING_PAYMENT', 'PAYMENT_IN_PROGRESS') AND expires_at > now()",
+    )
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    if open >= i64::from(max_open) {
+        return Err(Error::TooManyOpenOrders {
+            open,
+            max: max_open,
+        });
+    }
+    Ok(())
 }
 
 /// The order already stored under `new.id`: returned for the same user, refused for

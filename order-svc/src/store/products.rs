@@ -48,7 +48,8 @@ pub async fn create(pool: &PgPool, new: &NewProduct) -> Result<Product, Error> {
     }
     let mut tx = pool.begin().await?;
     let inserted: Result<ProductRow, sqlx::Error> = sqlx::query_as(
-        "INSERT INTO products (id, name, price, stock, request_key) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO products (id, name, price, stock, added, request_key)
+         VALUES ($1, $2, $3, $4, $4, $5)
          RETURNING id, name, price, stock, created_at",
     )
     .bind(Uuid::now_v7())
@@ -138,9 +139,11 @@ fn same_product((row, initial): (ProductRow, i32), new: &NewProduct) -> Result<P
     }
 }
 
-/// Adds the adjustment's delta to the stock in one conditional UPDATE (never below
-/// zero, never past the column's range) and records it in the same transaction. With
-/// a request key, a repeat changes nothing and returns the product.
+/// Adds the adjustment's delta to the stock in one conditional UPDATE and records it in
+/// the same transaction. The stock never goes below zero, and what the product has
+/// been given in all (`added`: on hand plus reserved) never past the column's range,
+/// so that putting reserved units back later cannot overflow it. With a request key,
+/// a repeat changes nothing and returns the product.
 pub async fn adjust_stock(pool: &PgPool, change: &StockAdjustment) -> Result<Product, Error> {
     let (id, delta) = (change.product_id, change.delta);
     if let Some(key) = &change.request_key
@@ -150,8 +153,8 @@ pub async fn adjust_stock(pool: &PgPool, change: &StockAdjustment) -> Result<Pro
     }
     let mut tx = pool.begin().await?;
     let row: Option<ProductRow> = sqlx::query_as(
-        "UPDATE products SET stock = stock + $2, updated_at = now()
-         WHERE id = $1 AND stock::bigint + $2 BETWEEN 0 AND 2147483647
+        "UPDATE products SET stock = stock + $2, added = added + $2, updated_at = now()
+         WHERE id = $1 AND stock::bigint + $2 >= 0 AND added + $2 <= 2147483647
          RETURNING id, name, price, stock, created_at",
     )
     .bind(id)
@@ -219,13 +222,28 @@ async fn adjust_refusal(pool: &PgPool, id: Uuid, delta: i32) -> Error {
         Err(err) => return err,
     };
     if i64::from(product.stock) + i64::from(delta) < 0 {
-        Error::OutOfStock(format!(
+        return Error::OutOfStock(format!(
             "product {id} ({}) has {} in stock; cannot remove {}",
             product.name,
             product.stock,
             delta.unsigned_abs()
-        ))
-    } else {
-        Error::invalid("delta", "would raise the stock past 2147483647")
+        ));
     }
+    let added: Result<i64, sqlx::Error> =
+        sqlx::query_scalar("SELECT added FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await;
+    let reserved = match added {
+        Ok(added) => added - i64::from(product.stock),
+        Err(err) => return err.into(),
+    };
+    Error::invalid(
+        "delta",
+        format!(
+            "would raise the stock past {} (counting the {reserved} units reserved by \
+             orders, which may yet be put back)",
+            i32::MAX
+        ),
+    )
 }

@@ -20,7 +20,10 @@ async fn next(stream: &mut Streaming<OrderEvent>) -> OrderEvent {
 
 async fn open(app: &TestApp, after_offset: i64) -> Streaming<OrderEvent> {
     app.client()
-        .stream_events(StreamEventsRequest { after_offset })
+        .stream_events(StreamEventsRequest {
+            after_offset,
+            ..Default::default()
+        })
         .await
         .expect("stream opens")
         .into_inner()
@@ -76,7 +79,10 @@ async fn a_negative_offset_is_refused() {
     let app = spawn_app().await;
     assert_error(
         app.client()
-            .stream_events(StreamEventsRequest { after_offset: -1 })
+            .stream_events(StreamEventsRequest {
+                after_offset: -1,
+                ..Default::default()
+            })
             .await,
         Code::InvalidArgument,
         "VALIDATION_FAILED",

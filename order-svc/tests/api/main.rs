@@ -4,6 +4,7 @@
 mod catalog;
 mod events;
 mod helpers;
+mod limits;
 mod orders;
 mod saga;
 mod serving;

@@ -72,6 +72,19 @@ pub struct NewCoupon {
     pub discount: Discount,
     pub min_order_amount: i64,
     pub expires_at: DateTime<Utc>,
+    /// Makes a repeated issue return the first coupon.
+    pub request_key: Option<super::IdempotencyKey>,
+}
+
+impl NewCoupon {
+    /// Whether `coupon` is what this request would issue (times to the microsecond,
+    /// as stored).
+    pub fn same_as(&self, coupon: &Coupon) -> bool {
+        coupon.user_id == self.user_id
+            && coupon.discount == self.discount
+            && coupon.min_order_amount == self.min_order_amount
+            && coupon.expires_at.timestamp_micros() == self.expires_at.timestamp_micros()
+    }
 }
 
 #[derive(Debug, Clone)]

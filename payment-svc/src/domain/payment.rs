@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 
 use super::{CouponId, Discount, OrderId, PaymentId, SagaId, UserId};
 
-/// The largest order amount a charge accepts. Far above any real order, and small
-/// enough that no arithmetic on it can overflow.
-pub const MAX_CHARGE: i64 = 1_000_000_000_000;
+/// The largest order amount a charge accepts (shared with order-svc, which refuses
+/// an order whose total is above it).
+pub use shop_common::validate::MAX_CHARGE;
 
 /// Refund reasons are kept for operators; longer ones are cut rather than refused,
 /// because a compensation must not fail over a cosmetic field.
@@ -105,7 +105,12 @@ impl RefundCommand {
         Self {
             order_id,
             saga_id,
-            reason: reason.chars().take(MAX_REFUND_REASON_CHARS).collect(),
+            reason: shop_common::validate::without_control_chars(
+                &reason
+                    .chars()
+                    .take(MAX_REFUND_REASON_CHARS)
+                    .collect::<String>(),
+            ),
         }
     }
 }

@@ -94,15 +94,23 @@ pub fn new_coupon(req: &api::IssueCouponRequest) -> Result<NewCoupon, Status> {
         }
         Some(Some(at)) => Some(at),
     };
+    let key = field(
+        &mut v,
+        "request_key",
+        IdempotencyKey::parse(&req.request_key),
+    );
     v.finish()?;
-    match (user, discount, min_order_amount, expires_at) {
-        (Some(user), Some(discount), Some(min_order_amount), Some(expires_at)) => Ok(NewCoupon {
-            id: CouponId::new(),
-            user_id: UserId(user),
-            discount,
-            min_order_amount,
-            expires_at,
-        }),
+    match (user, discount, min_order_amount, expires_at, key) {
+        (Some(user), Some(discount), Some(min_order_amount), Some(expires_at), Some(key)) => {
+            Ok(NewCoupon {
+                id: CouponId::new(),
+                user_id: UserId(user),
+                discount,
+                min_order_amount,
+                expires_at,
+                request_key: key,
+            })
+        }
         _ => Err(missing_value()),
     }
 }

@@ -50,15 +50,27 @@ impl TryFrom<Row> for Coupon {
     }
 }
 
+/// The unique index that makes a keyed issue happen once.
+const KEY_INDEX: &str = "coupons_request_key";
+
+/// Issues the coupon. With a request key, a repeat returns the first coupon (another
+/// body with the key is refused).
 pub async fn insert(conn: &mut PgConnection, coupon: &NewCoupon) -> Result<Coupon, Error> {
+    let key = coupon.request_key.as_ref().map(|k| k.as_str());
+    if let Some(key) = key
+        && let Some(first) = by_key(conn, key).await?
+    {
+        return same_coupon(first, coupon);
+    }
     let (amount, percent) = match coupon.discount {
         Discount::Fixed(points) => (Some(points), None),
         Discount::Percent(percent) => (None, Some(percent)),
     };
-    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let inserted: Result<Row, sqlx::Error> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO coupons
-            (id, user_id, discount_amount, discount_percent, min_order_amount, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+            (id, user_id, discount_amount, discount_percent, min_order_amount, expires_at,
+             request_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          RETURNING {COLUMNS}"
     )))
     .bind(coupon.id.0)
@@ -67,9 +79,38 @@ pub async fn insert(conn: &mut PgConnection, coupon: &NewCoupon) -> Result<Coupo
     .bind(percent)
     .bind(coupon.min_order_amount)
     .bind(coupon.expires_at)
-    .fetch_one(conn)
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await;
+    match (inserted, key) {
+        (Ok(row), _) => row.try_into(),
+        // A concurrent issue with the same key committed first: answer with its coupon.
+        (Err(err), Some(key)) if shop_common::db::unique_violation(&err) == Some(KEY_INDEX) => {
+            let first = by_key(conn, key)
+                .await?
+                .ok_or_else(|| Error::Inconsistent("coupon key taken without a coupon".into()))?;
+            same_coupon(first, coupon)
+        }
+        (Err(err), _) => Err(err.into()),
+    }
+}
+
+async fn by_key(conn: &mut PgConnection, key: &str) -> Result<Option<Coupon>, Error> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM coupons WHERE request_key = $1"
+    )))
+    .bind(key)
+    .fetch_optional(conn)
     .await?;
-    row.try_into()
+    row.map(Coupon::try_from).transpose()
+}
+
+fn same_coupon(first: Coupon, asked: &NewCoupon) -> Result<Coupon, Error> {
+    if asked.same_as(&first) {
+        Ok(first)
+    } else {
+        Err(Error::CouponKeyReused(first.id))
+    }
 }
 
 /// Every coupon of `user`, used and expired ones included, oldest first.

@@ -85,6 +85,7 @@ impl TestApp {
                 discount: Some(discount),
                 min_order_amount,
                 expires_at: Some(time::to_timestamp(Utc::now() + Duration::days(7))),
+                ..Default::default()
             })
             .await
             .expect("coupon is issued")

@@ -7,6 +7,7 @@ mod charge;
 mod coupons;
 mod fences;
 mod helpers;
+mod keys;
 mod serving;
 mod validation;
 mod wallet;

@@ -108,6 +108,7 @@ async fn bad_coupons_are_refused_and_not_issued() {
         discount: Some(Discount::DiscountPercent(10)),
         min_order_amount: 0,
         expires_at: Some(time::to_timestamp(Utc::now() + Duration::days(1))),
+        ..Default::default()
     };
     let cases = [
         (

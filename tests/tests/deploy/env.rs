@@ -67,6 +67,8 @@ const REQUIRED_SAMPLES: &[(&str, &str)] = &[
     ("ORDER_SVC_URL", "http://order-svc:1"),
     ("PAYMENT_SVC_URL", "http://payment-svc:1"),
     ("DELIVERY_SVC_URL", "http://delivery-svc:1"),
+    // Images listen beyond loopback, where the internal services require it.
+    ("INTERNAL_TOKEN", "sample-internal-token"),
 ];
 
 /// An [`EnvSource`] over a file's variables that remembers every name asked.
@@ -167,6 +169,10 @@ mod tests {
             ("DATABASE_URL", "postgres://p@db/payment"),
             ("INTERNAL_TOKEN", "t"),
             ("DB_MAX_CONNECTIONS", "16"),
+            ("DB_STATEMENT_TIMEOUT", "5s"),
+            ("DB_LOCK_TIMEOUT", "4s"),
+            ("DB_IDLE_IN_TRANSACTION_TIMEOUT", "10s"),
+            ("LOG_RETENTION", "30d"),
             ("RUST_LOG", "info"),
             ("LOG_FORMAT", "json"),
         ]);
@@ -180,9 +186,9 @@ mod tests {
         assert_eq!(bin.check("f", &payment(&[])), Ok(vec![50052, 9464]));
 
         let mut missing = payment(&[]);
-        missing.remove("INTERNAL_TOKEN");
+        missing.remove("DB_LOCK_TIMEOUT");
         let err = bin.check("f", &missing).unwrap_err();
-        assert!(err.contains("\"INTERNAL_TOKEN\""), "{err}");
+        assert!(err.contains("\"DB_LOCK_TIMEOUT\""), "{err}");
 
         let err = bin
             .check("f", &payment(&[("REDIS_URL", "redis://r")]))

@@ -17,5 +17,6 @@ mod operators;
 mod partial;
 mod rest;
 mod retries;
+mod security;
 mod smoke;
 mod support;

@@ -5,7 +5,8 @@
 set -eu
 self="$(hostname).redis"
 master=$(sh /scripts/find-master.sh) || master=redis-0.redis
-set -- --dir /data --appendonly yes --replica-announce-ip "$self"
+# noeviction: at its memory limit Redis refuses new holds instead of evicting others.
+set -- --dir /data --appendonly yes --maxmemory-policy noeviction --replica-announce-ip "$self"
 if [ "$master" != "$self" ]; then
   set -- "$@" --replicaof "$master" 6379
 fi

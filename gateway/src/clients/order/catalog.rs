@@ -181,7 +181,11 @@ impl OrderClient {
         const SPEC: Spec = Spec::write(
             "CreateOrder",
             PUBLIC_ATTEMPTS,
-            &[R::ProductNotFound, R::IdempotencyKeyReused],
+            &[
+                R::ProductNotFound,
+                R::IdempotencyKeyReused,
+                R::TooManyOpenOrders,
+            ],
         );
         call::run(
             DEPENDENCY,

@@ -3,11 +3,12 @@
 //! each.
 
 use chrono::Utc;
+use shop_common::time::from_timestamp;
 use uuid::Uuid;
 
 use super::Deps;
 use crate::{
-    clients::{Deadline, Outcome, order::PaidWith, payment::ChargeOf},
+    clients::{Deadline, Outcome, delivery::HOLD_MARGIN, order::PaidWith, payment::ChargeOf},
     saga::model::{Fate, Saga, Step},
 };
 
@@ -135,8 +136,49 @@ pub(super) fn undo_label(step: Step, fate: Fate) -> &'static str {
 }
 
 /// Undoes `step` of a PAY saga (idempotent, fenced by the saga id). The lock's undo
-/// leaves the order as `fate` says.
+/// leaves the order as `fate` says, and the delivery hold with it (see
+/// [`settle_hold`]).
 pub(super) async fn undo(
+    deps: Deps<'_>,
+    saga: &mut Saga,
+    step: Step,
+    fate: Fate,
+    deadline: Deadline,
+) -> Outcome<()> {
+    let undone = undo_step(deps, saga, step, fate, deadline).await;
+    if step == Step::Lock && matches!(undone, Outcome::Done(())) {
+        settle_hold(deps, saga, fate, deadline).await;
+    }
+    undone
+}
+
+/// The hold of an order whose payment was undone. Keeping the hold (KEEP_HOLD) pushed
+/// its expiry well past the order's; personal data must not outlive its purpose, so a
+/// payable order's hold goes back to the order's expiry, and an expired or failed
+/// order's hold is deleted. Best effort: if delivery-svc cannot be reached the hold
+/// still ends by its TTL.
+async fn settle_hold(deps: Deps<'_>, saga: &Saga, fate: Fate, deadline: Deadline) {
+    let delivery = &deps.clients.delivery;
+    let order_id = saga.order_id;
+    let expires_at = saga
+        .seen
+        .order
+        .as_ref()
+        .and_then(|order| order.expires_at.as_ref())
+        .and_then(from_timestamp);
+    let settled = match (fate, expires_at) {
+        (Fate::Abort, Some(at)) => delivery
+            .set_hold_expiry(order_id, at + HOLD_MARGIN, deadline)
+            .await
+            .map(|_| ()),
+        _ => delivery.release_hold(order_id, deadline).await,
+    };
+    if let Outcome::Unknown(cause) = settled {
+        tracing::warn!(%order_id, message = cause.message(), "cannot settle the hold; it ends by its TTL");
+    }
+}
+
+async fn undo_step(
     deps: Deps<'_>,
     saga: &mut Saga,
     step: Step,
