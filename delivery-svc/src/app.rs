@@ -108,6 +108,7 @@ impl Service for App {
         let keep = retention::Keep {
             personal_data: self.config.pii_retention,
             logs: self.config.log_retention,
+            relay_on: self.config.events.is_some(),
         };
         let retention = retention::spawn(
             self.pool.clone(),

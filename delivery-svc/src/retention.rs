@@ -19,6 +19,8 @@ const BATCH: i64 = 500;
 pub struct Keep {
     pub personal_data: Duration,
     pub logs: Duration,
+    /// The broker relay runs: an event it has not published yet stays.
+    pub relay_on: bool,
 }
 
 pub fn spawn(
@@ -31,7 +33,7 @@ pub fn spawn(
         let pool = pool.clone();
         async move {
             let redacted = redact_received(&pool, keep.personal_data).await?;
-            let deleted = purge_logs(&pool, keep.logs).await?;
+            let deleted = purge_logs(&pool, keep.logs, keep.relay_on).await?;
             Ok(redacted.max(deleted))
         }
     })
@@ -62,11 +64,12 @@ pub async fn redact_received(pool: &PgPool, keep: Duration) -> sqlx::Result<usiz
     Ok(usize::try_from(redacted).unwrap_or(usize::MAX))
 }
 
-/// Deletes outbox events older than `keep` that every named reader has read (with no
-/// named reader, age alone decides), and cancel fences older than `keep`: a fence
+/// Deletes outbox events older than `keep` that every named reader has read and the
+/// relay (when `relay_on`) has published (with no named reader and no relay, age alone
+/// decides), and cancel fences older than `keep`: a fence
 /// only matters while the order's hold can still exist, which is at most the maximum
 /// hold time.
-pub async fn purge_logs(pool: &PgPool, keep: Duration) -> sqlx::Result<usize> {
+pub async fn purge_logs(pool: &PgPool, keep: Duration, relay_on: bool) -> sqlx::Result<usize> {
     let keep = db::interval(keep);
     let events = sqlx::query(
         r#"DELETE FROM delivery_events WHERE "offset" IN (
@@ -74,10 +77,12 @@ pub async fn purge_logs(pool: &PgPool, keep: Duration) -> sqlx::Result<usize> {
              WHERE occurred_at < now() - $1
                AND "offset" <= coalesce((SELECT min(read_offset) FROM outbox_cursors),
                                         9223372036854775807)
+               AND (published_at IS NOT NULL OR NOT $3)
              ORDER BY occurred_at LIMIT $2)"#,
     )
     .bind(keep)
     .bind(BATCH)
+    .bind(relay_on)
     .execute(pool)
     .await?
     .rows_affected();

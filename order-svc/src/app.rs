@@ -74,6 +74,7 @@ impl Service for App {
             self.pool.clone(),
             self.config.retention_every,
             self.config.log_retention,
+            self.config.events.is_some(),
             shutdown.clone(),
         );
         let api = OrderApi::new(

@@ -1,5 +1,5 @@
 //! Retention of order-svc's own records (`LOG_RETENTION`): outbox events every named
-//! reader is past, and the saga fences of orders that can no longer change. Runs as a
+//! reader is past (and, with the broker relay on, that the broker has confirmed), and the saga fences of orders that can no longer change. Runs as a
 //! periodic job, in batches, safely beside other instances (each delete is a
 //! statement of its own). Orders, their lines and reservations still in force are
 //! business records and stay.
@@ -20,29 +20,33 @@ pub fn spawn(
     pool: PgPool,
     every: Duration,
     keep: Duration,
+    relay_on: bool,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     worker::spawn_periodic("retention", every, BATCH as usize, shutdown, move || {
         let pool = pool.clone();
-        async move { Ok(purge(&pool, keep).await?) }
+        async move { Ok(purge(&pool, keep, relay_on).await?) }
     })
 }
 
-/// One round: returns how many rows went.
-pub async fn purge(pool: &PgPool, keep: Duration) -> sqlx::Result<usize> {
+/// One round: returns how many rows went. `relay_on`: the broker relay runs, so an
+/// event it has not published yet stays.
+pub async fn purge(pool: &PgPool, keep: Duration, relay_on: bool) -> sqlx::Result<usize> {
     let keep = db::interval(keep);
-    // An event goes once it is old and every named reader has read it; with no named
-    // reader, age alone decides.
+    // An event goes once it is old, every named reader has read it and the relay (when
+    // on) has published it; with no named reader and no relay, age alone decides.
     let events = sqlx::query(
         r#"DELETE FROM order_events WHERE "offset" IN (
              SELECT "offset" FROM order_events
              WHERE occurred_at < now() - $1
                AND "offset" <= coalesce((SELECT min(read_offset) FROM outbox_cursors),
                                         9223372036854775807)
+               AND (published_at IS NOT NULL OR NOT $3)
              ORDER BY occurred_at LIMIT $2)"#,
     )
     .bind(keep)
     .bind(BATCH)
+    .bind(relay_on)
     .execute(pool)
     .await?
     .rows_affected();

@@ -6,7 +6,8 @@ use crate::watchdog::Watchdog;
 
 /// Serve on the given port without persistence, obey stop/start, stop on EOF. Like
 /// every Redis of the project, it refuses writes at its memory limit rather than
-/// evict keys (delivery holds must never silently disappear).
+/// evict keys (delivery holds must never silently disappear). It runs in a directory of
+/// its own: a replica writes the RDB it receives from its master to disk.
 const SCRIPT: &str = r#"
 set -u
 PORT="$1"
@@ -37,16 +38,25 @@ stop
 pub struct RedisServer {
     port: u16,
     watchdog: Watchdog,
+    _dir: tempfile::TempDir,
 }
 
 impl RedisServer {
     /// Starts a new private server (needs `redis-server` and `redis-cli` on PATH).
     pub fn start() -> anyhow::Result<Self> {
         let port = crate::free_port();
+        let dir = tempfile::tempdir()?;
         let mut command = Command::new("sh");
-        command.args(["-c", SCRIPT, "sh"]).arg(port.to_string());
+        command
+            .args(["-c", SCRIPT, "sh"])
+            .arg(port.to_string())
+            .current_dir(dir.path());
         let watchdog = Watchdog::spawn("redis", command)?;
-        Ok(Self { port, watchdog })
+        Ok(Self {
+            port,
+            watchdog,
+            _dir: dir,
+        })
     }
 
     /// One server per test process, started on first use. Tests share it safely

@@ -9,5 +9,6 @@ mod holds;
 mod privacy;
 mod receipts;
 mod redis_down;
+mod retention;
 mod sentinel;
 mod statuses;

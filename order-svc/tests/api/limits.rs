@@ -256,6 +256,43 @@ async fn retention_keeps_what_a_reader_or_an_open_order_still_needs() {
 }
 
 #[tokio::test]
+async fn with_the_relay_on_an_event_the_broker_has_not_confirmed_stays() {
+    // The broker is unreachable (nothing listens on port 1): the relay publishes
+    // nothing, so past the retention every event is still unpublished.
+    let app = spawn_app_with(|mut config| {
+        config.log_retention = Duration::from_millis(300);
+        config.events = Some(shop_events::RelayConfig::for_tests(
+            "amqp://guest:guest@127.0.0.1:1/%2f".into(),
+        ));
+        config
+    })
+    .await;
+    let item = app.product("item", 10, 10).await;
+    let order = app.order(vec![line(&item.id, 1)]).await;
+    app.cancel(&order.id, "").await.unwrap();
+    let events = count(&app.pool, "SELECT count(*) FROM order_events").await;
+    assert!(events >= 2, "placed and cancelled: {events}");
+    // Several retention rounds (RETENTION_EVERY is short in tests) pass.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM order_events").await,
+        events,
+        "no unpublished event is deleted"
+    );
+
+    // What the broker confirmed goes.
+    sqlx::query("UPDATE order_events SET published_at = now()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let gone = eventually(Duration::from_secs(10), || async {
+        count(&app.pool, "SELECT count(*) FROM order_events").await == 0
+    })
+    .await;
+    assert!(gone, "published events past the retention go");
+}
+
+#[tokio::test]
 async fn a_statement_stuck_behind_a_lock_gives_up_at_the_lock_timeout() {
     let app = spawn_app_with(|mut config| {
         config.db_timeouts.lock = Duration::from_millis(300);
