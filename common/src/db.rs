@@ -117,25 +117,6 @@ pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Like [`connect`], retrying for up to `patience` while the database starts.
-pub async fn connect_with_retry(
-    url: &str,
-    max_connections: u32,
-    patience: Duration,
-) -> anyhow::Result<PgPool> {
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        match connect(url, max_connections).await {
-            Ok(pool) => return Ok(pool),
-            Err(err) if tokio::time::Instant::now() < deadline => {
-                tracing::warn!(error = %err, "database not reachable yet, retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(err) => return Err(err.context("cannot connect to the database")),
-        }
-    }
-}
-
 /// `d` in whole microseconds, the precision of a PostgreSQL `interval`: sqlx refuses
 /// to encode a `Duration` with nanoseconds (a measured or jittered one has them).
 pub fn interval(d: Duration) -> Duration {
@@ -224,11 +205,6 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     ) || matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|c| {
         c.starts_with("57P") || c.starts_with("08") || c == "57014" || c == "55P03"
     }))
-}
-
-/// True for serialization failures and deadlocks: the transaction may be retried.
-pub fn is_retryable_conflict(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::{
     clients::Clients,
     config::Config,
     events, gauges,
-    idempotency::Keys,
+    idempotency::{self, Keys},
     listener,
     readiness::Readiness,
     retention,
@@ -132,7 +132,7 @@ impl Service for App {
         let purge = worker::spawn_periodic(
             "idempotency-expiry",
             Duration::from_secs(60),
-            1000,
+            idempotency::PURGE_BATCH as usize,
             shutdown.clone(),
             move || {
                 let keys = keys.clone();

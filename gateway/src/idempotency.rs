@@ -230,21 +230,26 @@ impl Keys {
         }
     }
 
-    /// Deletes expired keys, except one whose order a saga is still driving (its lock
-    /// must outlive the saga); returns how many.
+    /// Deletes up to [`PURGE_BATCH`] expired keys, except one whose order a saga is
+    /// still driving (its lock must outlive the saga); returns how many.
     pub async fn purge_expired(&self) -> sqlx::Result<u64> {
         let done = sqlx::query(
             "DELETE FROM idempotency_keys WHERE ctid IN \
              (SELECT k.ctid FROM idempotency_keys k WHERE k.expires_at < now() \
               AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.order_id = k.order_id \
                               AND s.state IN ('RUNNING', 'COMPENSATING')) \
-              LIMIT 1000)",
+              LIMIT $1)",
         )
+        .bind(PURGE_BATCH)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
     }
 }
+
+/// Keys one purge statement deletes at most; the periodic job runs again at once
+/// while a round is full.
+pub const PURGE_BATCH: i64 = 1000;
 
 /// A request that met its key in a state that refuses it: `reused` (another body) or
 /// `in_use` (its first request is still running).

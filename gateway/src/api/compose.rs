@@ -118,6 +118,18 @@ pub(crate) fn from_saga(saga: &Saga) -> Option<public::Order> {
     Some(order)
 }
 
+/// The answer to the caller of a cancel saga that passed its pivot (the delivery is
+/// cancelled; refund, restock and the order's cancel only go forward): the order
+/// CANCELLED, as it last answered (`before` the saga if the saga has not reached the
+/// order yet), with the payment and the delivery the saga saw.
+pub(crate) fn from_cancel_saga(saga: &Saga, before: order::Order) -> public::Order {
+    let mut order = convert::order(saga.seen.order.clone().unwrap_or(before));
+    order.status = OrderStatus::Cancelled as i32;
+    order.payment = saga.seen.payment.clone();
+    order.delivery = saga.seen.delivery.clone();
+    order
+}
+
 /// A detail that may be absent: a refusal (not found) is None; an unknown outcome is
 /// logged, None.
 fn optional<T>(what: &str, outcome: Outcome<T>) -> Option<T> {

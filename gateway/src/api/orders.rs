@@ -204,16 +204,19 @@ impl Gateway {
     }
 
     /// Cancels an unpaid order (and drops its hold) or a paid, unshipped one (saga).
+    /// Answers the order when the cancel saga saw it through its pivot: CANCELLED, even
+    /// while the saga finishes the refund in the background (it only goes forward
+    /// from there); None when the caller should read the order.
     pub(crate) async fn cancel(
         &self,
         order: order::Order,
         reason: String,
         deadline: Deadline,
-    ) -> Result<(), Status> {
+    ) -> Result<Option<public::Order>, Status> {
         let order_id = Uuid::try_parse(&order.id)
             .map_err(|_| Status::internal("order-svc answered an order without an id"))?;
         match order.status() {
-            OrderStatus::Cancelled => Ok(()),
+            OrderStatus::Cancelled => Ok(None),
             OrderStatus::PendingPayment => {
                 self.clients
                     .order
@@ -222,7 +225,7 @@ impl Gateway {
                     .public("order-svc")?;
                 // The hold would expire by its TTL anyway; drop it now.
                 self.release_hold(order_id, deadline).await;
-                Ok(())
+                Ok(None)
             }
             OrderStatus::Paid => {
                 let pay_saga = Uuid::try_parse(&order.saga_id)
@@ -232,7 +235,8 @@ impl Gateway {
                 })?;
                 let saga = Saga::cancel(order_id, owner, pay_saga, reason);
                 let turn = self.admission.admit(deadline).await?;
-                self.run_saga(saga, deadline, turn).await.map(|_| ())
+                let saga = self.run_saga(saga, deadline, turn).await?;
+                Ok(Some(compose::from_cancel_saga(&saga, order)))
             }
             OrderStatus::PaymentInProgress => Err(payment_in_progress()),
             other => Err(status::error(

@@ -243,13 +243,16 @@ impl ShopService for Gateway {
         let owner = Uuid::try_parse(&order.user_id)
             .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
         let reason = request.into_inner().reason;
-        self.on_users_order(&caller, owner, "CancelOrder", order_id, deadline, async {
-            self.cancel(order, reason, deadline).await
-        })
-        .await?;
-        Ok(Response::new(
-            self.compose(&caller, order_id, deadline).await?,
-        ))
+        let answered = self
+            .on_users_order(&caller, owner, "CancelOrder", order_id, deadline, async {
+                self.cancel(order, reason, deadline).await
+            })
+            .await?;
+        let order = match answered {
+            Some(order) => order,
+            None => self.compose(&caller, order_id, deadline).await?,
+        };
+        Ok(Response::new(order))
     }
 
     async fn get_order(

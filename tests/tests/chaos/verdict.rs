@@ -122,7 +122,13 @@ async fn promises(cluster: &Cluster, journal: &Journal) -> Vec<String> {
             continue;
         };
         let status = statuses.get(&uuid).map_or("MISSING", String::as_str);
-        let cancel_asked = answers.contains(&Told::CancelAsked);
+        let told_cancelled = answers.contains(&Told::Cancelled);
+        let cancel_asked = told_cancelled || answers.contains(&Told::CancelAsked);
+        if told_cancelled && status != "CANCELLED" {
+            found.push(format!(
+                "order {id}: a client was told CANCELLED, it ended {status} ({answers:?})"
+            ));
+        }
         if answers.contains(&Told::Paid) {
             let kept =
                 matches!(status, "PAID" | "RECEIVED") || (cancel_asked && status == "CANCELLED");
@@ -144,7 +150,7 @@ async fn promises(cluster: &Cluster, journal: &Journal) -> Vec<String> {
         let refused_every_time = !answers.is_empty()
             && answers
                 .iter()
-                .all(|t| matches!(t, Told::Refused(_) | Told::CancelAsked));
+                .all(|t| matches!(t, Told::Refused(_) | Told::Cancelled | Told::CancelAsked));
         if refused_every_time && answers.iter().any(|t| matches!(t, Told::Refused(_))) {
             if charged.contains(&uuid) {
                 found.push(format!(

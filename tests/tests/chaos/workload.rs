@@ -41,7 +41,9 @@ pub enum Told {
     Refused(String),
     /// An answer that says nothing about the outcome (unavailable, timeout, ...).
     Unclear,
-    /// The client asked to cancel it and was told it is CANCELLED, or got no clear answer.
+    /// The client asked to cancel it and was told it is CANCELLED.
+    Cancelled,
+    /// The client asked to cancel it and got no clear answer.
     CancelAsked,
 }
 
@@ -231,9 +233,7 @@ async fn cancel(me: &mut Shopper, journal: &Journal) {
     let user = me.pick();
     let answer = bounded(user.cancel(&id, "chaos")).await;
     match &answer {
-        Ok(order) if order.status() == OrderStatus::Cancelled => {
-            journal.note(&id, Told::CancelAsked)
-        }
+        Ok(order) if order.status() == OrderStatus::Cancelled => journal.note(&id, Told::Cancelled),
         Ok(_) => {}
         Err(s) if is_business(s) => {}
         Err(_) => journal.note(&id, Told::CancelAsked),

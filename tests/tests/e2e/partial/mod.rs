@@ -6,6 +6,7 @@
 
 mod answer_in_budget;
 mod cancel_after_internal;
+mod cancel_answer_past_pivot;
 mod delivery_after_internal;
 mod delivery_slips_in;
 mod fenced_leases;
