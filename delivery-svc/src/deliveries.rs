@@ -157,11 +157,14 @@ impl Deliveries {
         }
     }
 
+    /// A confirm is answered only once the hold is gone: the delivery now has the
+    /// address, and its copy in Redis must not outlive that. A failed delete fails the
+    /// call; the saga's retry finds the delivery and deletes again.
     async fn confirmed(&self, delivery: Delivery) -> Result<Delivery, Error> {
         if delivery.status == DeliveryStatus::Cancelled {
             return Err(Error::Cancelled);
         }
-        self.forget_hold(delivery.order_id).await;
+        self.holds.delete(delivery.order_id).await?;
         Ok(delivery)
     }
 

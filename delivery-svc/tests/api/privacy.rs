@@ -293,3 +293,56 @@ async fn with_min_replicas_a_hold_waits_for_a_replica() {
         .unwrap();
     assert!(on_replica.is_some(), "the replica has it");
 }
+
+#[tokio::test]
+async fn a_confirm_is_answered_only_once_the_hold_is_gone() {
+    // A Redis user that may do everything but delete: the confirm's DEL fails after
+    // the delivery is inserted, as when the connection drops at that moment.
+    let server = RedisServer::start().unwrap();
+    let mut admin = redis(&server.url()).await;
+    let _: () = redis::cmd("ACL")
+        .arg(
+            &[
+                "SETUSER", "nodel", "on", ">secret", "~*", "+@all", "-del", "-unlink",
+            ][..],
+        )
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let limited = format!("redis://nodel:secret@127.0.0.1:{}", server.port());
+    let database = PgServer::shared().fresh_database().await;
+    let app = helpers::spawn_on(database, limited, |_| {}).await;
+    let mut client = app.client.clone();
+    let (order_id, saga_id) = (id(), id());
+    client
+        .hold_delivery(hold_request(&order_id, &id(), Duration::from_secs(60)))
+        .await
+        .unwrap();
+
+    let refused = client
+        .confirm_delivery(helpers::confirm_request(&order_id, &saga_id))
+        .await
+        .expect_err("the hold could not be deleted: not an answer yet");
+    assert_ne!(refused.code(), Code::Ok);
+    assert!(
+        pttl(&server.url(), &order_id).await > 0,
+        "the hold is still there"
+    );
+
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "nodel", "+del"][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let delivery = client
+        .confirm_delivery(helpers::confirm_request(&order_id, &saga_id))
+        .await
+        .expect("the retry finds the delivery and deletes the hold")
+        .into_inner();
+    assert_eq!(delivery.order_id, order_id);
+    assert_eq!(
+        pttl(&server.url(), &order_id).await,
+        -2,
+        "no hold once confirmed"
+    );
+}
