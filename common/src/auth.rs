@@ -9,7 +9,10 @@ use std::sync::Arc;
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Request, Status, metadata::MetadataValue, service::Interceptor};
 
-use crate::status;
+use crate::{
+    secret::{ExposeSecret, Secret},
+    status,
+};
 
 /// Server side: checks the bearer token when one is configured.
 #[derive(Clone, Default)]
@@ -18,9 +21,9 @@ pub struct InternalAuth {
 }
 
 impl InternalAuth {
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(token: Option<Secret>) -> Self {
         Self {
-            expected: token.map(Arc::from),
+            expected: token.map(|t| Arc::from(t.expose_secret())),
         }
     }
 }
@@ -54,9 +57,14 @@ pub struct BearerToken {
 
 impl BearerToken {
     /// Fails when the token has characters a header cannot carry.
-    pub fn new(token: Option<&str>) -> anyhow::Result<Self> {
+    pub fn new(token: Option<&Secret>) -> anyhow::Result<Self> {
         let header = token
-            .map(|t| format!("Bearer {t}").parse())
+            .map(|t| {
+                let mut value: MetadataValue<tonic::metadata::Ascii> =
+                    format!("Bearer {}", t.expose_secret()).parse()?;
+                value.set_sensitive(true);
+                Ok::<_, tonic::metadata::errors::InvalidMetadataValue>(value)
+            })
             .transpose()
             .map_err(|_| anyhow::anyhow!("INTERNAL_TOKEN must be printable ASCII"))?;
         Ok(Self { header })
@@ -97,13 +105,13 @@ mod tests {
         let err = auth.call(Request::new(())).unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated);
 
-        let wrong = BearerToken::new(Some("other"))
+        let wrong = BearerToken::new(Some(&"other".into()))
             .unwrap()
             .call(Request::new(()))
             .unwrap();
         assert!(auth.call(wrong).is_err());
 
-        let right = BearerToken::new(Some("s3cret"))
+        let right = BearerToken::new(Some(&"s3cret".into()))
             .unwrap()
             .call(Request::new(()))
             .unwrap();

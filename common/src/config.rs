@@ -6,6 +6,8 @@
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
+use crate::secret::Secret;
+
 /// Where settings come from: the process environment or, in tests, a map.
 pub trait EnvSource {
     fn get(&self, name: &str) -> Option<String>;
@@ -66,6 +68,16 @@ pub fn optional(env: &dyn EnvSource, name: &'static str) -> Option<String> {
 }
 
 /// A `host:port` socket address, with a default when unset.
+/// A required variable that holds a secret (a key, a token, a URL with a password).
+pub fn required_secret(env: &dyn EnvSource, name: &'static str) -> Result<Secret, ConfigError> {
+    required(env, name).map(Secret::from)
+}
+
+/// An optional variable that holds a secret.
+pub fn optional_secret(env: &dyn EnvSource, name: &'static str) -> Option<Secret> {
+    optional(env, name).map(Secret::from)
+}
+
 pub fn socket_addr(
     env: &dyn EnvSource,
     name: &'static str,
@@ -138,8 +150,8 @@ pub fn whole_u32(
 pub fn internal_token(
     env: &dyn EnvSource,
     listen_addr: SocketAddr,
-) -> Result<Option<String>, ConfigError> {
-    let token = optional(env, "INTERNAL_TOKEN");
+) -> Result<Option<Secret>, ConfigError> {
+    let token = optional_secret(env, "INTERNAL_TOKEN");
     if token.is_none() && !listen_addr.ip().is_loopback() {
         return Err(ConfigError::Required {
             name: "INTERNAL_TOKEN",

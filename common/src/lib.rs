@@ -13,6 +13,8 @@
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
 //! - [`validate`]: collecting field violations; free text and amounts.
 //! - [`db`]: Postgres pools and constraint-error translation.
+//! - [`ids`]: the [`uuid_id!`] macro every crate declares its typed ids with.
+//! - [`secret`]: secrets that do not print in `Debug`.
 //! - [`detach`]: each accepted call runs to its end in its own task, within a hard
 //!   deadline.
 //! - [`limit`]: a face's in-flight limit with load shedding.
@@ -26,8 +28,10 @@ pub mod db;
 pub mod detach;
 pub mod grpc;
 pub mod grpc_calls;
+pub mod ids;
 pub mod limit;
 pub mod metrics;
+pub mod secret;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;
