@@ -21,6 +21,9 @@ mod tests {
     fn a_secret_does_not_print_in_debug() {
         let s = secret("postgres://shop:hunter2@localhost/shop");
         assert!(!format!("{s:?}").contains("hunter2"));
-        assert_eq!(s.clone().expose_secret(), "postgres://shop:hunter2@localhost/shop");
+        assert_eq!(
+            s.clone().expose_secret(),
+            "postgres://shop:hunter2@localhost/shop"
+        );
     }
 }

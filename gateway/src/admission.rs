@@ -8,15 +8,12 @@
 
 use std::sync::Arc;
 
-use shop_common::status;
-use shop_proto::common::ErrorReason;
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
     time::Instant,
 };
-use tonic::{Code, Status};
 
-use crate::clients::Deadline;
+use crate::{clients::Deadline, error::Error};
 
 #[derive(Clone)]
 pub struct Admission {
@@ -35,7 +32,7 @@ impl Admission {
     }
 
     /// Waits for a turn, for at most half of what is left of `deadline`.
-    pub async fn admit(&self, deadline: Deadline) -> Result<Turn, Status> {
+    pub async fn admit(&self, deadline: Deadline) -> Result<Turn, Error> {
         let patience = deadline.remaining() / 2;
         let started = Instant::now();
         let queue = metrics::gauge!("shop_admission_queue_depth");
@@ -45,18 +42,14 @@ impl Admission {
         metrics::histogram!("shop_admission_wait_seconds").record(started.elapsed().as_secs_f64());
         match waited {
             Ok(Ok(turn)) => Ok(turn),
-            Ok(Err(_closed)) => Err(Status::unavailable("the gateway is shutting down")),
+            Ok(Err(_closed)) => Err(Error::ShuttingDown),
             Err(_elapsed) => {
                 metrics::counter!("shop_admission_refused_total").increment(1);
                 tracing::warn!(
                     waited_ms = patience.as_millis(),
                     "checkout turned away: overloaded"
                 );
-                Err(status::error(
-                    Code::ResourceExhausted,
-                    ErrorReason::Overloaded,
-                    "too many checkouts in progress; nothing was done, try again shortly",
-                ))
+                Err(Error::Overloaded("too many checkouts in progress"))
             }
         }
     }
@@ -67,6 +60,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use shop_common::status;
+    use tonic::Code;
 
     #[tokio::test]
     async fn waits_its_turn_then_gives_up_with_overloaded() {
@@ -78,7 +73,8 @@ mod tests {
         let refused = admission
             .admit(Deadline::after(Duration::from_millis(100)))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .into_status();
         assert_eq!(refused.code(), Code::ResourceExhausted);
         assert_eq!(status::reason(&refused).as_deref(), Some("OVERLOADED"));
 

@@ -6,7 +6,10 @@
 use std::{net::SocketAddr, time::Duration};
 
 use axum::response::IntoResponse;
-use shop_common::{CancellationToken, app::Service, db, limit::InFlightLimit, metrics, worker};
+use shop_common::{
+    CancellationToken, app::Service, db, limit::InFlightLimit, metrics, secret::ExposeSecret,
+    worker,
+};
 use shop_proto::gateway::{
     admin_service_server::AdminServiceServer, shop_service_server::ShopServiceServer,
 };
@@ -16,11 +19,13 @@ use tonic::service::Routes;
 
 use crate::{
     admission::Admission,
-    api::{Gateway, Inner},
+    api::{Gateway, Parts},
     audit::Audit,
     auth::Authenticator,
+    checkout::Checkout,
     clients::Clients,
     config::Config,
+    error::Error,
     events, gauges,
     idempotency::{self, Keys},
     listener,
@@ -44,14 +49,24 @@ pub struct App {
     metrics: metrics::Endpoint,
     pool: PgPool,
     gateway: Gateway,
+    workers: Workers,
     readiness: Readiness,
     config: Config,
+}
+
+/// What the background work shares with the public calls.
+struct Workers {
+    engine: Engine,
+    keys: Keys,
+    audit: Audit,
+    throttle: Throttle,
+    clients: Clients,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect_with(
-            &config.database_url,
+            config.database_url.expose_secret(),
             config.db_max_connections,
             config.db_timeouts,
         )
@@ -65,18 +80,34 @@ impl App {
             HOLD_DURING_PAYMENT,
             config.saga_backoff_max,
         );
-        let gateway = Gateway::new(Inner {
-            pool: pool.clone(),
-            auth: Authenticator::new(&config.jwt_secret)
+        let keys = Keys::new(pool.clone(), config.jwt_secret.expose_secret())?;
+        let audit = Audit::new(pool.clone());
+        let checkout = Checkout::new(
+            clients.clone(),
+            engine.clone(),
+            keys.clone(),
+            Admission::new(config.checkout_concurrency as usize),
+            audit.clone(),
+            config.payment_window,
+        );
+        let throttle = Throttle::new(config.user_write_rate, config.user_write_burst);
+        let gateway = Gateway::new(Parts {
+            auth: Authenticator::new(config.jwt_secret.expose_secret())
                 .expecting(config.jwt_issuer.as_deref(), config.jwt_audience.as_deref()),
-            clients,
-            engine,
-            keys: Keys::new(pool.clone(), &config.jwt_secret)?,
-            admission: Admission::new(config.checkout_concurrency as usize),
-            throttle: Throttle::new(config.user_write_rate, config.user_write_burst),
-            audit: Audit::new(pool.clone()),
-            payment_window: config.payment_window,
+            throttle: throttle.clone(),
+            checkout,
+            clients: clients.clone(),
+            sagas: engine.log().clone(),
+            pool: pool.clone(),
+            audit: audit.clone(),
         });
+        let workers = Workers {
+            engine,
+            keys,
+            audit,
+            throttle,
+            clients,
+        };
         let grpc = TcpListener::bind(config.listen_addr).await?;
         let http = TcpListener::bind(config.http_addr).await?;
         let metrics = metrics::Endpoint::bind(config.metrics_addr)
@@ -88,6 +119,7 @@ impl App {
             metrics,
             pool,
             gateway,
+            workers,
             readiness,
             config,
         })
@@ -116,7 +148,7 @@ impl Service for App {
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
-        let engine = self.gateway.engine.clone();
+        let engine = self.workers.engine.clone();
         let handover = engine.clone();
         let recovery = worker::spawn_periodic(
             "saga-recovery",
@@ -128,7 +160,7 @@ impl Service for App {
                 async move { engine.recover_round().await }
             },
         );
-        let keys = self.gateway.keys.clone();
+        let keys = self.workers.keys.clone();
         let purge = worker::spawn_periodic(
             "idempotency-expiry",
             Duration::from_secs(60),
@@ -139,7 +171,7 @@ impl Service for App {
                 async move { Ok(usize::try_from(keys.purge_expired().await?).unwrap_or(0)) }
             },
         );
-        let (pool, audit) = (self.pool.clone(), self.gateway.audit.clone());
+        let (pool, audit) = (self.pool.clone(), self.workers.audit.clone());
         let keep = retention::Keep {
             logs: self.config.log_retention,
             audit: self.config.audit_retention,
@@ -151,7 +183,7 @@ impl Service for App {
             keep,
             shutdown.clone(),
         );
-        let throttle = self.gateway.throttle.clone();
+        let throttle = self.workers.throttle.clone();
         let forget = worker::spawn_periodic(
             "rate-limit-gc",
             Duration::from_secs(60),
@@ -166,11 +198,11 @@ impl Service for App {
             },
         );
         let consumer = events::spawn(
-            self.gateway.clients.clone(),
+            self.workers.clients.clone(),
             self.pool.clone(),
             shutdown.clone(),
         );
-        let (log, pool) = (self.gateway.engine.log().clone(), self.pool.clone());
+        let (log, pool) = (self.workers.engine.log().clone(), self.pool.clone());
         let sampler = worker::spawn_periodic(
             "gauges",
             gauges::EVERY,
@@ -223,10 +255,6 @@ impl Service for App {
 
 /// The REST answer to a request shed by the in-flight limit: 429 with `Retry-After`.
 fn http_overloaded() -> axum::response::Response {
-    crate::http::error::ApiError(shop_common::status::error(
-        tonic::Code::ResourceExhausted,
-        shop_proto::common::ErrorReason::Overloaded,
-        "the gateway is at its limit of requests in progress; nothing was done, try again shortly",
-    ))
-    .into_response()
+    let overloaded = Error::Overloaded("the gateway is at its limit of requests in progress");
+    crate::http::error::ApiError(overloaded.into()).into_response()
 }

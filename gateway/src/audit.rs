@@ -7,13 +7,18 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use shop_common::{db, status};
+use shop_common::status;
 use sqlx::PgPool;
 use tonic::Status;
-use uuid::Uuid;
 
-use crate::{auth::Caller, clients::Deadline};
+use crate::{
+    auth::Caller,
+    clients::Deadline,
+    error::Error,
+    store::audit::{self as trail, Begun},
+};
+
+pub use crate::store::audit::Event;
 
 /// One action about to run.
 #[derive(Debug, Clone)]
@@ -34,19 +39,8 @@ impl Action {
     }
 }
 
-/// A row of the trail.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Event {
-    pub id: i64,
-    pub admin_id: Uuid,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-    pub request_id: Uuid,
-    pub outcome: String,
-    pub at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-}
+/// Entries one purge deletes at most.
+const PURGE_BATCH: i64 = 1000;
 
 #[derive(Clone)]
 pub struct Audit {
@@ -65,12 +59,20 @@ impl Audit {
         admin: &Caller,
         deadline: Deadline,
         action: Action,
-        work: impl Future<Output = Result<T, Status>>,
-    ) -> Result<T, Status> {
-        let id = self
-            .begin(admin.user_id, deadline.request_id(), &action)
-            .await?;
-        let result = work.await;
+        work: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let row = Begun {
+            admin: admin.user_id,
+            request_id: deadline.request_id(),
+            action: action.name,
+            target: &action.target,
+            detail: &action.detail,
+        };
+        let id = trail::begin(&self.pool, &row)
+            .await
+            .map_err(Error::database("the audit trail"))?;
+        // The outcome is recorded as the caller is told it.
+        let result = work.await.map_err(Status::from);
         let outcome = match &result {
             Ok(_) => "OK".to_owned(),
             Err(s) => match status::reason(s) {
@@ -78,67 +80,25 @@ impl Audit {
                 None => format!("{:?}", s.code()),
             },
         };
-        self.end(id, &outcome).await;
-        result
-    }
-
-    async fn begin(&self, admin: Uuid, request_id: Uuid, action: &Action) -> Result<i64, Status> {
-        sqlx::query_scalar(
-            "INSERT INTO admin_audit (admin_id, action, target, detail, request_id) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(admin)
-        .bind(action.name)
-        .bind(&action.target)
-        .bind(&action.detail)
-        .bind(request_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|err| status::unavailable("the audit trail", &err))
-    }
-
-    async fn end(&self, id: i64, outcome: &str) {
-        let ended =
-            sqlx::query("UPDATE admin_audit SET outcome = $2, ended_at = now() WHERE id = $1")
-                .bind(id)
-                .bind(outcome)
-                .execute(&self.pool)
-                .await;
-        if let Err(err) = ended {
+        if let Err(err) = trail::end(&self.pool, id, &outcome).await {
             tracing::warn!(error = %err, audit_id = id, "cannot record how an audited action ended; it stays STARTED");
         }
+        result.map_err(Error::Answer)
     }
 
     /// Newest first, after `before` (an id from the previous page), optionally of one
     /// admin.
     pub async fn list(
         &self,
-        admin: Option<Uuid>,
+        admin: Option<uuid::Uuid>,
         before: Option<i64>,
         limit: i64,
     ) -> sqlx::Result<Vec<Event>> {
-        sqlx::query_as(
-            "SELECT id, admin_id, action, target, detail, request_id, outcome, at, ended_at \
-             FROM admin_audit WHERE ($1::uuid IS NULL OR admin_id = $1) \
-               AND ($2::bigint IS NULL OR id < $2) \
-             ORDER BY id DESC LIMIT $3",
-        )
-        .bind(admin)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
+        trail::list(&self.pool, admin, before, limit).await
     }
 
     /// Deletes entries older than `keep`; returns how many.
     pub async fn purge(&self, keep: Duration) -> sqlx::Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM admin_audit WHERE id IN \
-             (SELECT id FROM admin_audit WHERE at < now() - $1 ORDER BY at LIMIT 1000)",
-        )
-        .bind(db::interval(keep))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        trail::purge(&self.pool, keep, PURGE_BATCH).await
     }
 }

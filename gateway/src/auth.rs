@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use shop_common::status;
-use shop_proto::common::ErrorReason;
-use tonic::{Code, Status, metadata::MetadataMap};
+use tonic::metadata::MetadataMap;
 use uuid::Uuid;
+
+use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,7 +93,7 @@ impl Authenticator {
     }
 
     /// The caller of a request, any role.
-    pub fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+    pub fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Error> {
         let header = metadata
             .get("authorization")
             .ok_or_else(|| unauthenticated("missing authorization: Bearer <token>"))?;
@@ -122,14 +122,10 @@ impl Authenticator {
     }
 
     /// The caller, who must be an admin.
-    pub fn admin(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+    pub fn admin(&self, metadata: &MetadataMap) -> Result<Caller, Error> {
         let caller = self.caller(metadata)?;
         if caller.role != Role::Admin {
-            return Err(status::error(
-                Code::PermissionDenied,
-                ErrorReason::PermissionDenied,
-                "this call needs the admin role",
-            ));
+            return Err(Error::AdminOnly);
         }
         Ok(caller)
     }
@@ -152,13 +148,14 @@ impl Authenticator {
     }
 }
 
-fn unauthenticated(message: &str) -> Status {
-    status::error(Code::Unauthenticated, ErrorReason::Unauthenticated, message)
+fn unauthenticated(message: &'static str) -> Error {
+    Error::Unauthenticated(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Code;
 
     fn metadata(token: &str) -> MetadataMap {
         let mut m = MetadataMap::new();
@@ -181,7 +178,10 @@ mod tests {
             }
         );
         assert_eq!(
-            auth.admin(&metadata(&token)).unwrap_err().code(),
+            auth.admin(&metadata(&token))
+                .unwrap_err()
+                .into_status()
+                .code(),
             Code::PermissionDenied
         );
     }
@@ -194,11 +194,17 @@ mod tests {
             .mint(Uuid::new_v4(), Role::Admin, Duration::from_secs(60))
             .unwrap();
         assert_eq!(
-            auth.caller(&metadata(&forged)).unwrap_err().code(),
+            auth.caller(&metadata(&forged))
+                .unwrap_err()
+                .into_status()
+                .code(),
             Code::Unauthenticated
         );
         assert_eq!(
-            auth.caller(&MetadataMap::new()).unwrap_err().code(),
+            auth.caller(&MetadataMap::new())
+                .unwrap_err()
+                .into_status()
+                .code(),
             Code::Unauthenticated
         );
 
@@ -211,7 +217,7 @@ mod tests {
         };
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &expired, &auth.encoding).unwrap();
-        let err = auth.caller(&metadata(&token)).unwrap_err();
+        let err = auth.caller(&metadata(&token)).unwrap_err().into_status();
         assert_eq!(err.code(), Code::Unauthenticated);
         assert_eq!(err.message(), "token expired");
     }
@@ -255,7 +261,8 @@ mod tests {
         let auth = Authenticator::new("a-secret-of-sixteen+");
         let err = auth
             .caller(&metadata(&raw(&auth, Some(300), None, None)))
-            .unwrap_err();
+            .unwrap_err()
+            .into_status();
         assert_eq!(err.message(), "token not valid yet");
         assert!(
             auth.caller(&metadata(&raw(&auth, Some(0), None, None)))
@@ -275,6 +282,7 @@ mod tests {
             assert_eq!(
                 auth.caller(&metadata(&raw(&auth, None, iss, aud)))
                     .unwrap_err()
+                    .into_status()
                     .code(),
                 Code::Unauthenticated,
                 "{iss:?} {aud:?}"
@@ -314,7 +322,10 @@ mod tests {
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).unwrap();
         assert_eq!(
-            auth.caller(&metadata(&token)).unwrap_err().code(),
+            auth.caller(&metadata(&token))
+                .unwrap_err()
+                .into_status()
+                .code(),
             Code::Unauthenticated
         );
     }

@@ -1,10 +1,12 @@
-//! gateway settings, parsed once at start.
+//! gateway settings, parsed once at start. Secrets (`DATABASE_URL`, `JWT_SECRET`,
+//! `INTERNAL_TOKEN`) are kept in [`Secret`], which does not print in `Debug`.
 
 use std::{net::SocketAddr, time::Duration};
 
 use shop_common::{
     config::{self, ConfigError, EnvSource},
     db,
+    secret::Secret,
 };
 
 use crate::saga;
@@ -28,14 +30,15 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9550).
     pub metrics_addr: SocketAddr,
-    pub database_url: String,
+    /// `DATABASE_URL`, with its password: a secret.
+    pub database_url: Secret,
     pub order_svc_url: String,
     pub payment_svc_url: String,
     pub delivery_svc_url: String,
     /// HS256 secret of user and admin tokens.
-    pub jwt_secret: String,
+    pub jwt_secret: Secret,
     /// Sent to the internal services, when set.
-    pub internal_token: Option<String>,
+    pub internal_token: Option<Secret>,
     /// How long an order waits for payment: its expiry and its delivery hold's TTL.
     pub payment_window: Duration,
     pub db_max_connections: u32,
@@ -98,12 +101,12 @@ impl Config {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50050")?,
             http_addr: config::socket_addr(env, "HTTP_ADDR", "127.0.0.1:8080")?,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9550")?,
-            database_url: config::required(env, "DATABASE_URL")?,
+            database_url: config::required_secret(env, "DATABASE_URL")?,
             order_svc_url: config::http_url(env, "ORDER_SVC_URL")?,
             payment_svc_url: config::http_url(env, "PAYMENT_SVC_URL")?,
             delivery_svc_url: config::http_url(env, "DELIVERY_SVC_URL")?,
-            jwt_secret,
-            internal_token: config::optional(env, "INTERNAL_TOKEN"),
+            jwt_secret: Secret::from(jwt_secret),
+            internal_token: config::optional_secret(env, "INTERNAL_TOKEN"),
             payment_window: config::duration(env, "PAYMENT_WINDOW", Duration::from_secs(300))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 32)?,
             checkout_concurrency: config::positive_u32(env, "CHECKOUT_CONCURRENCY", 32)?,
@@ -150,11 +153,11 @@ impl Config {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url,
+            database_url: Secret::from(database_url),
             order_svc_url: order,
             payment_svc_url: payment,
             delivery_svc_url: delivery,
-            jwt_secret: "test-secret-at-least-16-chars".into(),
+            jwt_secret: Secret::from("test-secret-at-least-16-chars"),
             internal_token: None,
             payment_window: Duration::from_secs(300),
             db_max_connections: 8,

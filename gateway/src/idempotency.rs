@@ -1,7 +1,8 @@
 //! Idempotency keys of public calls, like Stripe's: the same key (per user) with the
 //! same request returns the same order; the same key with another request is
 //! IDEMPOTENCY_KEY_REUSED; a key whose first request is still running is
-//! IDEMPOTENCY_KEY_IN_USE. Keys live 24 h.
+//! IDEMPOTENCY_KEY_IN_USE. Keys live 24 h. This module owns claiming a key, settling it
+//! once the request ends and marking a replayed answer; the SQL is `store::keys`.
 //!
 //! A key's lock outlives the request and the saga it started: it is taken for the
 //! request's whole budget (plus slack), and a retry takes over an abandoned key only
@@ -20,11 +21,16 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use shop_common::status;
-use shop_proto::common::ErrorReason;
 use sqlx::PgPool;
-use tonic::{Code, Status, metadata::MetadataMap};
+use tonic::{Response, metadata::MetadataMap};
 use uuid::Uuid;
+
+use crate::{
+    auth::Caller,
+    clients::Deadline,
+    error::{Error, Result},
+    store::keys::{self, NewKey},
+};
 
 /// How long a key is remembered.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -32,6 +38,13 @@ pub const KEY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// settling of the key happen after the budget.
 const LOCK_SLACK: Duration = Duration::from_secs(10);
 const MAX_KEY_LEN: usize = 255;
+/// Keys one purge statement deletes at most; the periodic job runs again at once
+/// while a round is full.
+pub const PURGE_BATCH: i64 = 1000;
+
+/// Response metadata (and, over REST, header) on an answer replayed for an
+/// idempotency key, as Stripe marks it.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 /// What to do with a request that carries a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +65,37 @@ impl Claim {
     }
 }
 
+/// A request's claim on its key (or, without a key, a fresh run).
+pub struct Keyed {
+    pub claim: Claim,
+    key: Option<String>,
+}
+
 /// The `idempotency-key` of a request, if any; malformed keys are refused.
-pub fn key(metadata: &MetadataMap) -> Result<Option<String>, Status> {
+pub fn key(metadata: &MetadataMap) -> Result<Option<String>> {
     let Some(raw) = metadata.get("idempotency-key") else {
         return Ok(None);
     };
     let key = raw.to_str().map(str::trim).unwrap_or_default();
     if key.is_empty() || key.len() > MAX_KEY_LEN || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(status::validation(&[(
-            "idempotency-key".into(),
+        return Err(Error::invalid(
+            "idempotency-key",
             format!("must be 1..={MAX_KEY_LEN} printable ASCII characters"),
-        )]));
+        ));
     }
     Ok(Some(key.to_owned()))
+}
+
+/// The answer to a keyed call; a key seen finished before makes it a replay.
+pub fn respond<T>(value: T, claim: Claim) -> Response<T> {
+    let mut response = Response::new(value);
+    if matches!(claim, Claim::Finished(_)) {
+        response.metadata_mut().insert(
+            IDEMPOTENT_REPLAYED,
+            tonic::metadata::MetadataValue::from_static("true"),
+        );
+    }
+    response
 }
 
 /// The label the fingerprint key is derived with from the server secret.
@@ -101,170 +132,123 @@ impl Keys {
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// Claims `key` for `user` and this request, for `budget` (what the request may
-    /// still run) plus slack; `order_id` is used on first use.
-    pub async fn claim(
+    /// Claims the request's idempotency key (if it has one) for `operation`, for as
+    /// long as the request may run; `order_id` is the order a first use runs for.
+    pub async fn claim_request(
         &self,
-        user: Uuid,
-        key: &str,
+        caller: &Caller,
+        metadata: &MetadataMap,
         operation: &str,
-        fingerprint: &[u8],
+        request: &impl prost::Message,
         order_id: Uuid,
-        budget: Duration,
-    ) -> Result<Claim, Status> {
-        let lock = shop_common::db::interval(budget + LOCK_SLACK);
-        let inserted: Option<Uuid> = sqlx::query_scalar(
-            "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, order_id, state, locked_until, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, 'IN_PROGRESS', now() + $6, now() + $7) \
-             ON CONFLICT (user_id, key) DO UPDATE \
-               SET operation = EXCLUDED.operation, request_hash = EXCLUDED.request_hash, order_id = EXCLUDED.order_id, \
-                   state = 'IN_PROGRESS', locked_until = EXCLUDED.locked_until, created_at = now(), \
-                   expires_at = EXCLUDED.expires_at \
-               WHERE idempotency_keys.expires_at < now() \
-             RETURNING order_id",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(operation)
-        .bind(fingerprint)
-        .bind(order_id)
-        .bind(lock)
-        .bind(KEY_TTL)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_down)?;
-        if let Some(id) = inserted {
+        deadline: Deadline,
+    ) -> Result<Keyed> {
+        let Some(key) = key(metadata)? else {
+            return Ok(Keyed {
+                claim: Claim::Fresh(order_id),
+                key: None,
+            });
+        };
+        let new = NewKey {
+            user: caller.user_id,
+            key: &key,
+            operation,
+            fingerprint: &self.fingerprint(operation, request),
+            order_id,
+            lock: deadline.remaining() + LOCK_SLACK,
+            ttl: KEY_TTL,
+        };
+        let claim = self.claim(&new).await?;
+        Ok(Keyed {
+            claim,
+            key: Some(key),
+        })
+    }
+
+    /// Claims `new.key` for its user and request.
+    pub async fn claim(&self, new: &NewKey<'_>) -> Result<Claim> {
+        let db = Error::database("the gateway database");
+        if let Some(id) = keys::insert(&self.pool, new).await.map_err(db)? {
             return Ok(Claim::Fresh(id));
         }
-
         // The key is live: same request? finished? still running?
-        let row: Option<(String, Vec<u8>, Uuid, String, bool)> = sqlx::query_as(
-            "SELECT operation, request_hash, order_id, state, locked_until > now() FROM idempotency_keys \
-             WHERE user_id = $1 AND key = $2",
-        )
-        .bind(user)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_down)?;
-        let Some((op, hash, existing, state, locked)) = row else {
-            return Err(in_use());
+        let live = keys::get(&self.pool, new.user, new.key)
+            .await
+            .map_err(Error::database("the gateway database"))?;
+        let Some(live) = live else {
+            return Err(Error::KeyInUse);
         };
-        if op != operation || hash != fingerprint {
+        if live.operation != new.operation || live.fingerprint != new.fingerprint {
             conflict("reused");
-            return Err(status::error(
-                Code::FailedPrecondition,
-                ErrorReason::IdempotencyKeyReused,
-                "this idempotency key was used with a different request",
-            ));
+            return Err(Error::KeyReused);
         }
-        if state == "DONE" {
+        if live.done {
             metrics::counter!("shop_idempotency_replays_total").increment(1);
-            return Ok(Claim::Finished(existing));
+            return Ok(Claim::Finished(live.order_id));
         }
-        if locked {
+        if live.locked {
             conflict("in_use");
-            return Err(in_use());
+            return Err(Error::KeyInUse);
         }
         // Abandoned: take it over, unless another retry just did, or a saga the first
         // request started is still unfinished (recovery may yet compensate it).
-        let taken = sqlx::query(
-            "UPDATE idempotency_keys k SET locked_until = now() + $3 \
-             WHERE k.user_id = $1 AND k.key = $2 AND k.state = 'IN_PROGRESS' AND k.locked_until <= now() \
-               AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.order_id = k.order_id \
-                               AND s.state IN ('RUNNING', 'COMPENSATING'))",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(lock)
-        .execute(&self.pool)
-        .await
-        .map_err(db_down)?
-        .rows_affected();
-        if taken == 1 {
-            Ok(Claim::Resume(existing))
+        let taken = keys::take_over(&self.pool, new.user, new.key, new.lock)
+            .await
+            .map_err(Error::database("the gateway database"))?;
+        if taken {
+            Ok(Claim::Resume(live.order_id))
         } else {
             conflict("in_use");
-            Err(in_use())
+            Err(Error::KeyInUse)
         }
     }
 
-    /// The request finished (well or with a business answer): later retries replay it.
-    pub async fn finish(&self, user: Uuid, key: &str) {
-        let result = sqlx::query(
-            "UPDATE idempotency_keys SET state = 'DONE' WHERE user_id = $1 AND key = $2",
-        )
-        .bind(user)
-        .bind(key)
-        .execute(&self.pool)
-        .await;
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "cannot mark idempotency key done; a retry will re-run idempotent steps");
-        }
-    }
-
-    /// The request failed before changing anything: forget the key so it can be used
-    /// again (for instance with a corrected body).
-    pub async fn forget(&self, user: Uuid, key: &str) {
-        let result = sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'IN_PROGRESS'")
-            .bind(user)
-            .bind(key)
-            .execute(&self.pool)
-            .await;
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "cannot forget idempotency key");
-        }
-    }
-
-    /// The request stopped with an unknown outcome: a retry may take over at once.
-    pub async fn unlock(&self, user: Uuid, key: &str) {
-        let result = sqlx::query(
-            "UPDATE idempotency_keys SET locked_until = now() WHERE user_id = $1 AND key = $2",
-        )
-        .bind(user)
-        .bind(key)
-        .execute(&self.pool)
-        .await;
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "cannot unlock idempotency key; a retry waits for its lock");
+    /// Records how a keyed operation ended. A success, or a refusal after the order
+    /// was created, is final: a retry answers with that order. An unknown outcome lets
+    /// a retry take over once no saga of the order is running. A refusal before
+    /// anything was created forgets the key, so it can be used again (say, with a
+    /// corrected body).
+    pub async fn settle<T>(
+        &self,
+        caller: &Caller,
+        keyed: &Keyed,
+        result: &Result<T>,
+        created: bool,
+    ) {
+        let Some(key) = &keyed.key else { return };
+        let user = caller.user_id;
+        let (written, failure) = match result {
+            Ok(_) => (
+                keys::mark_done(&self.pool, user, key).await,
+                "cannot mark idempotency key done; a retry will re-run idempotent steps",
+            ),
+            Err(err) if err.outcome_unknown() => (
+                keys::unlock(&self.pool, user, key).await,
+                "cannot unlock idempotency key; a retry waits for its lock",
+            ),
+            Err(_) if created => (
+                keys::mark_done(&self.pool, user, key).await,
+                "cannot mark idempotency key done; a retry will re-run idempotent steps",
+            ),
+            Err(_) => (
+                keys::delete_in_progress(&self.pool, user, key).await,
+                "cannot forget idempotency key",
+            ),
+        };
+        if let Err(err) = written {
+            tracing::warn!(error = %err, "{failure}");
         }
     }
 
     /// Deletes up to [`PURGE_BATCH`] expired keys, except one whose order a saga is
     /// still driving (its lock must outlive the saga); returns how many.
     pub async fn purge_expired(&self) -> sqlx::Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE ctid IN \
-             (SELECT k.ctid FROM idempotency_keys k WHERE k.expires_at < now() \
-              AND NOT EXISTS (SELECT 1 FROM sagas s WHERE s.order_id = k.order_id \
-                              AND s.state IN ('RUNNING', 'COMPENSATING')) \
-              LIMIT $1)",
-        )
-        .bind(PURGE_BATCH)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        keys::purge_expired(&self.pool, PURGE_BATCH).await
     }
 }
-
-/// Keys one purge statement deletes at most; the periodic job runs again at once
-/// while a round is full.
-pub const PURGE_BATCH: i64 = 1000;
 
 /// A request that met its key in a state that refuses it: `reused` (another body) or
 /// `in_use` (its first request is still running).
 fn conflict(reason: &'static str) {
     metrics::counter!("shop_idempotency_conflicts_total", "reason" => reason).increment(1);
-}
-
-fn in_use() -> Status {
-    status::error(
-        Code::Aborted,
-        ErrorReason::IdempotencyKeyInUse,
-        "a request with this idempotency key is still running; retry later",
-    )
-}
-
-fn db_down(err: sqlx::Error) -> Status {
-    status::unavailable("the gateway database", &err)
 }

@@ -7,12 +7,15 @@
 //! - [`auth`]: JWT callers and roles.
 //! - [`clients`]: typed internal clients; every answer classified done, refused or
 //!   unknown.
-//! - [`api`]: the public services.
+//! - [`error`]: what a public call can end with, and its one mapping to a status.
+//! - [`api`]: the public services, as thin tonic impls.
+//! - [`checkout`]: the place / pay / cancel / receive flows and reading an order.
 //! - [`saga`]: the pay and cancel sagas, their log and recovery.
-//! - [`idempotency`]: idempotency keys.
+//! - [`idempotency`]: idempotency keys: claim, settle, replay.
 //! - [`events`]: following delivery events (automatic receipt), parking what cannot
 //!   be applied.
-//! - [`store`]: the gateway's own SQL besides the saga log (offsets, parked events).
+//! - [`store`]: the gateway's own SQL besides the saga log (idempotency keys, offsets,
+//!   parked events, the audit trail).
 //! - [`gauges`]: the saga and event backlog, sampled for the metrics.
 //! - [`http`]: the REST facade.
 //! - [`readiness`]: the readiness check behind `/readyz` (cached about a second).
@@ -26,8 +29,10 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod checkout;
 pub mod clients;
 pub mod config;
+pub mod error;
 pub mod events;
 pub mod gauges;
 pub mod http;

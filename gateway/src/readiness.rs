@@ -55,8 +55,7 @@ impl Readiness {
 
     async fn check_now(&self) -> Report {
         let mut checks = BTreeMap::new();
-        let db =
-            tokio::time::timeout(PROBE_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await;
+        let db = tokio::time::timeout(PROBE_TIMEOUT, crate::store::ping(&self.pool)).await;
         checks.insert("database", verdict(matches!(db, Ok(Ok(_))), "unreachable"));
         let probes = self.services.iter().map(|(name, channel)| async move {
             let mut client = HealthClient::new(channel.clone());

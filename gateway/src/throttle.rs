@@ -11,10 +11,9 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-use shop_common::status;
-use shop_proto::common::ErrorReason;
-use tonic::{Code, Status};
 use uuid::Uuid;
+
+use crate::error::Error;
 
 #[derive(Clone)]
 pub struct Throttle {
@@ -33,18 +32,11 @@ impl Throttle {
     }
 
     /// Takes one write of `user`'s allowance, or refuses it.
-    pub fn write(&self, user: Uuid) -> Result<(), Status> {
+    pub fn write(&self, user: Uuid) -> Result<(), Error> {
         self.limiter.check_key(&user).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let retry_after = not_until.wait_time_from(DefaultClock::default().now());
             metrics::counter!("shop_rate_limited_total").increment(1);
-            status::error(
-                Code::ResourceExhausted,
-                ErrorReason::RateLimited,
-                format!(
-                    "too many writes in a short time; nothing was done, try again in {} ms",
-                    wait.as_millis().max(1)
-                ),
-            )
+            Error::RateLimited { retry_after }
         })
     }
 
@@ -60,6 +52,8 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shop_common::status;
+    use tonic::Code;
 
     #[test]
     fn a_burst_passes_then_writes_are_refused_per_user() {
@@ -68,7 +62,7 @@ mod tests {
         for _ in 0..3 {
             assert!(throttle.write(busy).is_ok());
         }
-        let refused = throttle.write(busy).unwrap_err();
+        let refused = throttle.write(busy).unwrap_err().into_status();
         assert_eq!(refused.code(), Code::ResourceExhausted);
         assert_eq!(status::reason(&refused).as_deref(), Some("RATE_LIMITED"));
         assert!(

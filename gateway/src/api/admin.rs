@@ -2,7 +2,7 @@
 //! log, for callers with the admin role. Every write is recorded in the audit trail
 //! (`crate::audit`) and takes an `idempotency-key` scoped to the admin who sends it.
 
-use shop_common::{status, validate::Violations};
+use shop_common::validate::Violations;
 use shop_proto::{
     common::{Coupon, ErrorReason, Product, Wallet},
     gateway::{
@@ -14,14 +14,15 @@ use shop_proto::{
     },
     order, payment,
 };
-use tonic::{Code, Request, Response, Status, metadata::MetadataMap};
+use tonic::{Request, Response, Status, metadata::MetadataMap};
 use uuid::Uuid;
 
-use super::{Gateway, compose};
+use super::{Gateway, shop::one_id};
 use crate::{
     audit::Action,
     auth::Caller,
-    clients::{Deadline, Outcome, outcome::unknown_to_public},
+    clients::{Deadline, Outcome},
+    error::{Error, Result},
     idempotency,
 };
 
@@ -31,7 +32,7 @@ impl AdminService for Gateway {
         &self,
         request: Request<CreateProductRequest>,
     ) -> Result<Response<Product>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
+        let caller = self.auth().admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let request_key = admin_key(&caller, request.metadata())?;
         let mut v = Violations::new();
@@ -50,13 +51,15 @@ impl AdminService for Gateway {
             request_key,
         };
         let created = async {
-            self.clients
+            self.parts()
+                .clients
                 .order
                 .create_product(internal, deadline)
                 .await
                 .public("order-svc")
         };
         let product = self
+            .parts()
             .audit
             .record(&caller, deadline, action, created)
             .await?;
@@ -67,7 +70,7 @@ impl AdminService for Gateway {
         &self,
         request: Request<AdjustStockRequest>,
     ) -> Result<Response<Product>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
+        let caller = self.auth().admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let request_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
@@ -82,13 +85,15 @@ impl AdminService for Gateway {
             request_key,
         };
         let adjusted = async {
-            self.clients
+            self.parts()
+                .clients
                 .order
                 .adjust_stock(internal, deadline)
                 .await
                 .public("order-svc")
         };
         let product = self
+            .parts()
             .audit
             .record(&caller, deadline, action, adjusted)
             .await?;
@@ -99,7 +104,7 @@ impl AdminService for Gateway {
         &self,
         request: Request<TopUpPointsRequest>,
     ) -> Result<Response<Wallet>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
+        let caller = self.auth().admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         // Scoped to the admin (and, in payment-svc, to the wallet): two admins who
         // happen to use one key each get their top-up.
@@ -117,13 +122,15 @@ impl AdminService for Gateway {
             idempotency_key,
         };
         let topped_up = async {
-            self.clients
+            self.parts()
+                .clients
                 .payment
                 .top_up(internal, deadline)
                 .await
                 .public("payment-svc")
         };
         let wallet = self
+            .parts()
             .audit
             .record(&caller, deadline, action, topped_up)
             .await?;
@@ -134,7 +141,7 @@ impl AdminService for Gateway {
         &self,
         request: Request<IssueCouponRequest>,
     ) -> Result<Response<Coupon>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
+        let caller = self.auth().admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let request_key = admin_key(&caller, request.metadata())?;
         let r = request.into_inner();
@@ -162,13 +169,18 @@ impl AdminService for Gateway {
             request_key,
         };
         let issued = async {
-            self.clients
+            self.parts()
+                .clients
                 .payment
                 .issue_coupon(internal, deadline)
                 .await
                 .public("payment-svc")
         };
-        let coupon = self.audit.record(&caller, deadline, action, issued).await?;
+        let coupon = self
+            .parts()
+            .audit
+            .record(&caller, deadline, action, issued)
+            .await?;
         Ok(Response::new(coupon))
     }
 
@@ -180,6 +192,7 @@ impl AdminService for Gateway {
         self.advance_delivery(request.metadata(), &order_id, Courier::Shipped)
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn mark_delivered(
@@ -190,67 +203,74 @@ impl AdminService for Gateway {
         self.advance_delivery(request.metadata(), &order_id, Courier::Delivered)
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn list_sagas(
         &self,
         request: Request<ListSagasRequest>,
     ) -> Result<Response<ListSagasResponse>, Status> {
-        self.auth.admin(request.metadata())?;
+        self.auth().admin(request.metadata())?;
         self.saga_page(request.into_inner())
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn retry_saga(
         &self,
         request: Request<RetrySagaRequest>,
     ) -> Result<Response<Saga>, Status> {
-        let caller = self.auth.admin(request.metadata())?;
+        let caller = self.auth().admin(request.metadata())?;
         let deadline = Deadline::from_metadata(request.metadata());
         let r = request.into_inner();
         let action = Action::new("RetrySaga", format!("saga:{}", r.saga_id), "");
-        self.audit
+        self.parts()
+            .audit
             .record(&caller, deadline, action, self.retry_stuck(r))
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn get_saga(
         &self,
         request: Request<GetSagaRequest>,
     ) -> Result<Response<SagaDetail>, Status> {
-        self.auth.admin(request.metadata())?;
+        self.auth().admin(request.metadata())?;
         self.saga_detail(request.into_inner())
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn list_parked_events(
         &self,
         request: Request<ListParkedEventsRequest>,
     ) -> Result<Response<ListParkedEventsResponse>, Status> {
-        self.auth.admin(request.metadata())?;
+        self.auth().admin(request.metadata())?;
         self.parked_page(request.into_inner())
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn list_audit_events(
         &self,
         request: Request<ListAuditEventsRequest>,
     ) -> Result<Response<ListAuditEventsResponse>, Status> {
-        self.auth.admin(request.metadata())?;
+        self.auth().admin(request.metadata())?;
         self.audit_page(request.into_inner())
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 }
 
 /// The request's `idempotency-key` scoped to the admin who sent it (empty: none). A
 /// keyed write counts once, so its client may retry it; an unkeyed one is sent once,
 /// since a repeat would apply twice.
-fn admin_key(caller: &Caller, metadata: &MetadataMap) -> Result<String, Status> {
+fn admin_key(caller: &Caller, metadata: &MetadataMap) -> Result<String> {
     Ok(match idempotency::key(metadata)? {
         Some(key) => format!("{}:{key}", caller.user_id),
         None => String::new(),
@@ -270,52 +290,48 @@ impl Gateway {
         metadata: &tonic::metadata::MetadataMap,
         raw_order_id: &str,
         news: Courier,
-    ) -> Result<Order, Status> {
-        let caller = self.auth.admin(metadata)?;
+    ) -> Result<Order> {
+        let caller = self.auth().admin(metadata)?;
         let deadline = Deadline::from_metadata(metadata);
-        let mut v = Violations::new();
-        let order_id = v.uuid("order_id", raw_order_id);
-        v.finish()?;
-        let Some(order_id) = order_id else {
-            return Err(Status::internal("a validated id is missing"));
-        };
+        let order_id = one_id("order_id", raw_order_id)?;
         let name = match news {
             Courier::Shipped => "MarkShipped",
             Courier::Delivered => "MarkDelivered",
         };
         let action = Action::new(name, format!("order:{order_id}"), "");
+        let checkout = &self.parts().checkout;
         let moved = async {
-            let delivery = &self.clients.delivery;
+            let delivery = &self.parts().clients.delivery;
             let moved = match news {
                 Courier::Shipped => delivery.mark_shipped(order_id, deadline).await,
                 Courier::Delivered => delivery.mark_delivered(order_id, deadline).await,
             };
             match moved {
-                Outcome::Done(_) => self.compose(&caller, order_id, deadline).await,
                 Outcome::Refused(refusal) if refusal.is(ErrorReason::NotFound) => {
                     Err(self.no_delivery(order_id, deadline).await)
                 }
-                Outcome::Refused(refusal) => Err(refusal.status),
-                Outcome::Unknown(cause) => Err(unknown_to_public("delivery-svc", &cause)),
+                other => {
+                    other.public("delivery-svc")?;
+                    checkout.order(&caller, order_id, deadline).await
+                }
             }
         };
-        self.audit.record(&caller, deadline, action, moved).await
+        self.parts()
+            .audit
+            .record(&caller, deadline, action, moved)
+            .await
     }
 
     /// Why an order has no delivery to move on: it does not exist (ORDER_NOT_FOUND), or
     /// it is not paid (FAILED_PRECONDITION naming its state).
-    async fn no_delivery(&self, order_id: Uuid, deadline: Deadline) -> Status {
-        match self.existing(order_id, deadline).await {
-            Ok(None) => compose::not_found(order_id),
-            Ok(Some(order)) => status::error(
-                Code::FailedPrecondition,
-                ErrorReason::InvalidState,
-                format!(
-                    "order {order_id} has no delivery: it is {}",
-                    order.status().as_str_name()
-                ),
-            ),
-            Err(s) => s,
+    async fn no_delivery(&self, order_id: Uuid, deadline: Deadline) -> Error {
+        match self.parts().checkout.existing(order_id, deadline).await {
+            Ok(None) => Error::OrderNotFound(order_id),
+            Ok(Some(order)) => Error::NoDelivery {
+                order_id,
+                status: order.status(),
+            },
+            Err(err) => err,
         }
     }
 }

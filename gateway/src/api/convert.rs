@@ -6,6 +6,7 @@ use shop_proto::{gateway as public, order};
 use tonic::{Code, Status};
 
 use crate::{
+    error::Error,
     saga::{
         self,
         log::{SagaRecord, StepRecord},
@@ -109,9 +110,16 @@ pub fn saga_state(state: public::SagaState) -> Option<saga::State> {
     }
 }
 
-/// Renames the field paths of a VALIDATION_FAILED status (`from` prefix -> `to`);
-/// other statuses pass unchanged.
-pub fn rename_fields(status: Status, from: &str, to: &str) -> Status {
+/// Renames the field paths of a service's VALIDATION_FAILED answer (`from` prefix ->
+/// `to`), so they name the public request's fields; other errors pass unchanged.
+pub fn rename_fields(err: Error, from: &str, to: &str) -> Error {
+    match err {
+        Error::Answer(status) => Error::Answer(rename_violations(status, from, to)),
+        other => other,
+    }
+}
+
+fn rename_violations(status: Status, from: &str, to: &str) -> Status {
     if status.code() != Code::InvalidArgument {
         return status;
     }
@@ -136,7 +144,7 @@ mod tests {
     #[test]
     fn violation_paths_are_renamed() {
         let status = status::validation(&[("lines[2].quantity".into(), "must be 1..=1000".into())]);
-        let renamed = rename_fields(status, "lines", "items");
+        let renamed = rename_violations(status, "lines", "items");
         assert_eq!(
             status::violations(&renamed),
             vec![("items[2].quantity".into(), "must be 1..=1000".into())]

@@ -1,61 +1,58 @@
-//! The public services: `ShopService` for shoppers and `AdminService` for operators.
-//! The gRPC server and the REST facade both call these same implementations.
+//! The public services: `ShopService` for shoppers and `AdminService` for operators,
+//! as thin tonic impls (authenticate, rate-limit, validate, call, answer). The gRPC
+//! server and the REST facade both call these same implementations; the flows they
+//! call are in `crate::checkout`.
 //!
-//! - [`shop`] / [`admin`]: the tonic trait impls (auth, validation, mapping).
-//! - [`orders`]: placing, paying, checking out and cancelling orders.
-//! - [`sagas`]: the saga log and parked events, for operators.
-//! - [`compose`]: reading an order with its payment and delivery.
+//! - [`shop`] / [`admin`]: the tonic trait impls.
+//! - [`operators`]: the saga log, parked events and audit trail, for operators.
 //! - [`convert`]: internal -> public messages.
 
 pub mod admin;
-pub mod compose;
 pub mod convert;
-pub mod orders;
-pub mod sagas;
+pub mod operators;
 pub mod shop;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use crate::{
-    admission::Admission, audit::Audit, auth::Authenticator, clients::Clients, idempotency::Keys,
-    saga::Engine, throttle::Throttle,
+    audit::Audit, auth::Authenticator, checkout::Checkout, clients::Clients, saga::SagaLog,
+    throttle::Throttle,
 };
 
 /// Everything a public call needs; cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
-    inner: Arc<Inner>,
+    inner: Arc<Parts>,
 }
 
-pub struct Inner {
-    /// The gateway's own database.
-    pub pool: sqlx::PgPool,
+/// What [`Gateway`] is made of.
+pub struct Parts {
     pub auth: Authenticator,
-    pub clients: Clients,
-    pub engine: Engine,
-    pub keys: Keys,
-    /// How many checkouts run at once (see [`crate::admission`]).
-    pub admission: Admission,
     /// The per-user rate limit on writes.
     pub throttle: Throttle,
+    pub checkout: Checkout,
+    /// For the calls that pass straight through to one service.
+    pub clients: Clients,
+    /// The saga log, for operators.
+    pub sagas: SagaLog,
+    /// The gateway's own database (parked events).
+    pub pool: sqlx::PgPool,
     /// The admin audit trail.
     pub audit: Audit,
-    /// How long a new order waits for payment.
-    pub payment_window: Duration,
 }
 
 impl Gateway {
-    pub fn new(inner: Inner) -> Self {
+    pub fn new(parts: Parts) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner: Arc::new(parts),
         }
     }
-}
 
-impl std::ops::Deref for Gateway {
-    type Target = Inner;
+    pub fn auth(&self) -> &Authenticator {
+        &self.inner.auth
+    }
 
-    fn deref(&self) -> &Inner {
+    fn parts(&self) -> &Parts {
         &self.inner
     }
 }

@@ -48,7 +48,7 @@ impl Clients {
     /// Channels connect on first use and reconnect by themselves, so the gateway starts
     /// (and reports not-ready) while a service is down.
     pub fn connect_lazy(config: &Config) -> anyhow::Result<Self> {
-        let token = BearerToken::new(config.internal_token.as_deref())?;
+        let token = BearerToken::new(config.internal_token.as_ref())?;
         let order = channel(&config.order_svc_url)?;
         let payment = channel(&config.payment_svc_url)?;
         let delivery = channel(&config.delivery_svc_url)?;

@@ -11,6 +11,8 @@ use shop_common::status;
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
+use crate::error::Error;
+
 /// A known business refusal of an RPC: nothing was done, and the reason says why.
 #[derive(Debug, Clone)]
 pub struct Refusal {
@@ -43,35 +45,12 @@ impl<T> Outcome<T> {
 
     /// For a public answer: a refusal passes through with its reason; an unknown
     /// outcome becomes a generic UNAVAILABLE, DEADLINE_EXCEEDED or INTERNAL (its cause
-    /// is logged, never sent).
-    pub fn public(self, dependency: &str) -> Result<T, Status> {
+    /// is logged, never sent; see `crate::error`).
+    pub fn public(self, service: &'static str) -> Result<T, Error> {
         match self {
             Outcome::Done(value) => Ok(value),
-            Outcome::Refused(refusal) => Err(refusal.status),
-            Outcome::Unknown(cause) => Err(unknown_to_public(dependency, &cause)),
-        }
-    }
-}
-
-/// How an unknown outcome is told to a public caller.
-pub fn unknown_to_public(dependency: &str, cause: &Status) -> Status {
-    match cause.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-            tracing::warn!(dependency, code = ?cause.code(), message = cause.message(), "dependency failed");
-            let code = if cause.code() == Code::DeadlineExceeded {
-                Code::DeadlineExceeded
-            } else {
-                Code::Unavailable
-            };
-            status::error(
-                code,
-                ErrorReason::Unavailable,
-                format!("{dependency} is unavailable, try again"),
-            )
-        }
-        _ => {
-            tracing::error!(dependency, code = ?cause.code(), message = cause.message(), "dependency error");
-            status::error(Code::Internal, ErrorReason::Internal, "internal error")
+            Outcome::Refused(refusal) => Err(Error::Answer(refusal.status)),
+            Outcome::Unknown(cause) => Err(Error::Dependency { service, cause }),
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use tonic::{Status, metadata::MetadataMap};
 
 use super::{AppState, bind::Binding, descriptors, error::ApiError, json::respond};
-use crate::api::{Gateway, shop::IDEMPOTENT_REPLAYED};
+use crate::{api::Gateway, idempotency::IDEMPOTENT_REPLAYED};
 
 /// An RPC of the public services as the facade calls it: with an owned gateway, so
 /// the future is `'static` (`call!` in [`super::routes`]).
@@ -222,8 +222,16 @@ where
 fn authorize(gateway: &Gateway, access: Access, metadata: &MetadataMap) -> Result<(), Status> {
     match access {
         Access::Public => Ok(()),
-        Access::User => gateway.auth.caller(metadata).map(drop),
-        Access::Admin => gateway.auth.admin(metadata).map(drop),
+        Access::User => gateway
+            .auth()
+            .caller(metadata)
+            .map(drop)
+            .map_err(Status::from),
+        Access::Admin => gateway
+            .auth()
+            .admin(metadata)
+            .map(drop)
+            .map_err(Status::from),
     }
 }
 

@@ -9,10 +9,8 @@
 
 use std::time::Duration;
 
-use shop_common::status;
-use shop_proto::common::ErrorReason;
 use tokio::time::Instant;
-use tonic::{Code, Status};
+use tonic::Status;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -22,7 +20,10 @@ use super::{
     steps::{self, Deps},
     tables::{OnRefusal, StepSpec, Undo},
 };
-use crate::clients::{Clients, Deadline, Outcome, Refusal, outcome::unknown_to_public};
+use crate::{
+    clients::{Clients, Deadline, Outcome, Refusal},
+    error::Error,
+};
 
 /// Past the pivot, time kept back for answering the caller (from what the saga saw,
 /// without another call) instead of spending it on one more attempt.
@@ -150,8 +151,12 @@ impl Engine {
             Outcome::Refused(refusal) => self.refused(saga, spec, refusal).await,
             Outcome::Unknown(cause) => {
                 if !saga.past_pivot() && spec.undo != Undo::Impossible {
-                    let answer = unknown_to_public(spec.step.service(), &cause);
-                    turn_back(saga, Fate::Abort, answer);
+                    let service = spec.step.service();
+                    turn_back(
+                        saga,
+                        Fate::Abort,
+                        Error::Dependency { service, cause }.into(),
+                    );
                     Ok(())
                 } else {
                     Err(self.defer(saga, cause).await)
@@ -226,9 +231,8 @@ impl Engine {
         }
         let detail = saga.last_error.clone();
         self.finish(saga, State::Compensated, &detail).await?;
-        let answer = saga.seen.answer.take().unwrap_or_else(|| {
-            status::error(Code::FailedPrecondition, ErrorReason::InvalidState, detail)
-        });
+        let answer =
+            (saga.seen.answer.take()).unwrap_or_else(|| Error::InvalidState(detail).into());
         Err(Halt::Ended(answer))
     }
 }
@@ -254,21 +258,13 @@ pub(crate) fn turn_back(saga: &mut Saga, fate: Fate, answer: Status) {
 fn answer_for(fate: Fate, refusal: Refusal) -> Status {
     match fate {
         Fate::Abort => refusal.status,
-        Fate::Expire => status::error(
-            Code::FailedPrecondition,
-            ErrorReason::DeliveryHoldExpired,
-            "the delivery details of this order expired before payment; nothing was charged, place the order again",
-        ),
+        Fate::Expire => Error::HoldExpired.into(),
         Fate::Fail => {
             tracing::warn!(
                 message = refusal.status.message(),
                 "delivery could not be created after the charge"
             );
-            status::error(
-                Code::FailedPrecondition,
-                ErrorReason::DeliveryHoldExpired,
-                "the delivery details of this order were lost after payment; the points were refunded and the order failed",
-            )
+            Error::HoldLost.into()
         }
     }
 }

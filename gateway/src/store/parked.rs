@@ -144,3 +144,17 @@ pub async fn waiting(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
     .fetch_all(pool)
     .await
 }
+
+/// Deletes up to `batch` parked events resolved longer than `keep` ago.
+pub async fn purge_resolved(pool: &PgPool, keep: Duration, batch: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM parked_events WHERE (consumer, event_offset) IN (
+             SELECT consumer, event_offset FROM parked_events
+             WHERE resolved_at < now() - $1 ORDER BY resolved_at LIMIT $2)",
+    )
+    .bind(shop_common::db::interval(keep))
+    .bind(batch)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

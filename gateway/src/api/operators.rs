@@ -3,26 +3,25 @@
 //! recovery.
 
 use chrono::{DateTime, Utc};
-use shop_common::{status, validate::Violations};
-use shop_proto::{
-    common::ErrorReason,
-    gateway::{
-        GetSagaRequest, ListAuditEventsRequest, ListAuditEventsResponse, ListParkedEventsRequest,
-        ListParkedEventsResponse, ListSagasRequest, ListSagasResponse, RetrySagaRequest, Saga,
-        SagaDetail, SagaState,
-    },
+use shop_common::validate::Violations;
+use shop_proto::gateway::{
+    GetSagaRequest, ListAuditEventsRequest, ListAuditEventsResponse, ListParkedEventsRequest,
+    ListParkedEventsResponse, ListSagasRequest, ListSagasResponse, RetrySagaRequest, Saga,
+    SagaDetail, SagaState,
 };
-use tonic::{Code, Status};
 use uuid::Uuid;
 
-use super::{Gateway, convert};
-use crate::store::parked;
+use super::{Gateway, convert, shop::one_id};
+use crate::{
+    error::{Error, Result},
+    store::parked,
+};
 
 const MAX_PAGE: i32 = 200;
 const DEFAULT_PAGE: i64 = 50;
 
 impl Gateway {
-    pub(crate) async fn saga_page(&self, r: ListSagasRequest) -> Result<ListSagasResponse, Status> {
+    pub(crate) async fn saga_page(&self, r: ListSagasRequest) -> Result<ListSagasResponse> {
         let mut v = Violations::new();
         let state = SagaState::try_from(r.state).ok();
         v.check(state.is_some(), "state", "unknown saga state");
@@ -30,11 +29,11 @@ impl Gateway {
         let after = saga_cursor(&mut v, &r.page_token);
         v.finish()?;
         let records = self
-            .engine
-            .log()
+            .parts()
+            .sagas
             .list(state.and_then(convert::saga_state), limit, after)
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?;
+            .map_err(Error::database("the saga log"))?;
         let full = i64::try_from(records.len()).unwrap_or(i64::MAX) == limit;
         let next_page_token = match records.last() {
             Some(last) if full => saga_token(last.created_at, last.saga.id),
@@ -46,45 +45,38 @@ impl Gateway {
         })
     }
 
-    pub(crate) async fn saga_detail(&self, r: GetSagaRequest) -> Result<SagaDetail, Status> {
-        let saga_id = saga_id(&r.saga_id)?;
-        let log = self.engine.log();
+    pub(crate) async fn saga_detail(&self, r: GetSagaRequest) -> Result<SagaDetail> {
+        let saga_id = one_id("saga_id", &r.saga_id)?;
+        let log = &self.parts().sagas;
         let record = log
             .get(saga_id)
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?
-            .ok_or_else(|| saga_not_found(saga_id))?;
+            .map_err(Error::database("the saga log"))?
+            .ok_or(Error::SagaNotFound(saga_id))?;
         let steps = log
             .steps(saga_id)
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?;
+            .map_err(Error::database("the saga log"))?;
         Ok(SagaDetail {
             saga: Some(convert::saga(record)),
             steps: steps.into_iter().map(convert::saga_step).collect(),
         })
     }
 
-    pub(crate) async fn retry_stuck(&self, r: RetrySagaRequest) -> Result<Saga, Status> {
-        let saga_id = saga_id(&r.saga_id)?;
-        let log = self.engine.log();
+    pub(crate) async fn retry_stuck(&self, r: RetrySagaRequest) -> Result<Saga> {
+        let saga_id = one_id("saga_id", &r.saga_id)?;
+        let log = &self.parts().sagas;
         let retried = log
             .retry_stuck(saga_id)
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?;
+            .map_err(Error::database("the saga log"))?;
         let record = log
             .get(saga_id)
             .await
-            .map_err(|err| status::unavailable("the saga log", &err))?
-            .ok_or_else(|| saga_not_found(saga_id))?;
+            .map_err(Error::database("the saga log"))?
+            .ok_or(Error::SagaNotFound(saga_id))?;
         if !retried {
-            return Err(status::error(
-                Code::FailedPrecondition,
-                ErrorReason::InvalidState,
-                format!(
-                    "only a STUCK saga can be retried; this one is {}",
-                    record.saga.state.as_str()
-                ),
-            ));
+            return Err(Error::NotStuck(record.saga.state.as_str()));
         }
         Ok(convert::saga(record))
     }
@@ -92,13 +84,13 @@ impl Gateway {
     pub(crate) async fn parked_page(
         &self,
         r: ListParkedEventsRequest,
-    ) -> Result<ListParkedEventsResponse, Status> {
+    ) -> Result<ListParkedEventsResponse> {
         let mut v = Violations::new();
         let (limit, offset) = page(&mut v, r.page_size, &r.page_token);
         v.finish()?;
-        let events = parked::list(&self.pool, r.include_resolved, limit, offset)
+        let events = parked::list(&self.parts().pool, r.include_resolved, limit, offset)
             .await
-            .map_err(|err| status::unavailable("the gateway database", &err))?;
+            .map_err(Error::database("the gateway database"))?;
         Ok(ListParkedEventsResponse {
             next_page_token: next_token(events.len(), limit, offset),
             events: events.into_iter().map(convert::parked).collect(),
@@ -110,7 +102,7 @@ impl Gateway {
     pub(crate) async fn audit_page(
         &self,
         r: ListAuditEventsRequest,
-    ) -> Result<ListAuditEventsResponse, Status> {
+    ) -> Result<ListAuditEventsResponse> {
         let mut v = Violations::new();
         let (limit, _) = page(&mut v, r.page_size, "");
         let admin = v.optional_uuid("admin_id", &r.admin_id);
@@ -127,10 +119,11 @@ impl Gateway {
         };
         v.finish()?;
         let events = self
+            .parts()
             .audit
             .list(admin, before, limit)
             .await
-            .map_err(|err| status::unavailable("the audit trail", &err))?;
+            .map_err(Error::database("the audit trail"))?;
         let full = i64::try_from(events.len()).unwrap_or(i64::MAX) == limit;
         let next_page_token = match events.last() {
             Some(last) if full => last.id.to_string(),
@@ -197,19 +190,4 @@ fn next_token(returned: usize, limit: i64, offset: i64) -> String {
     } else {
         String::new()
     }
-}
-
-fn saga_id(raw: &str) -> Result<Uuid, Status> {
-    let mut v = Violations::new();
-    let id = v.uuid("saga_id", raw);
-    v.finish()?;
-    id.ok_or_else(|| Status::internal("a validated id is missing"))
-}
-
-fn saga_not_found(saga_id: Uuid) -> Status {
-    status::error(
-        Code::NotFound,
-        ErrorReason::NotFound,
-        format!("saga {saga_id} not found"),
-    )
 }

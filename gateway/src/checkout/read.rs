@@ -3,50 +3,61 @@
 //! whose service is down is left out (and logged) rather than failing the read. A
 //! saga's caller is answered from what the saga saw, without another call.
 
-use shop_common::status;
 use shop_proto::{
     common::{ErrorReason, OrderStatus},
     gateway as public, order,
 };
-use tonic::{Code, Status};
 use uuid::Uuid;
 
-use super::{Gateway, convert};
+use super::Checkout;
 use crate::{
+    api::convert,
     auth::Caller,
     clients::{Deadline, Outcome},
+    error::{Error, Result},
     saga::{Saga, State},
 };
 
-impl Gateway {
+impl Checkout {
     /// The order if `caller` may see it; another user's order is ORDER_NOT_FOUND.
     pub(crate) async fn owned_order(
         &self,
         caller: &Caller,
         order_id: Uuid,
         deadline: Deadline,
-    ) -> Result<order::Order, Status> {
+    ) -> Result<order::Order> {
         let order = match self.clients.order.get_order(order_id, deadline).await {
             Outcome::Refused(refusal) if refusal.is(ErrorReason::OrderNotFound) => {
-                return Err(not_found(order_id));
+                return Err(Error::OrderNotFound(order_id));
             }
             other => other.public("order-svc")?,
         };
-        let owner = Uuid::try_parse(&order.user_id)
-            .map_err(|_| Status::internal("order-svc answered an order without a user id"))?;
-        if !caller.may_see(owner) {
-            return Err(not_found(order_id));
+        if !caller.may_see(owner_of(&order)?) {
+            return Err(Error::OrderNotFound(order_id));
         }
         Ok(order)
     }
 
-    /// The whole public order.
-    pub(crate) async fn compose(
+    /// The order if it exists already (a resumed request), without touching anything.
+    pub(crate) async fn existing(
+        &self,
+        order_id: Uuid,
+        deadline: Deadline,
+    ) -> Result<Option<order::Order>> {
+        match self.clients.order.get_order(order_id, deadline).await {
+            Outcome::Done(order) => Ok(Some(order)),
+            Outcome::Refused(refusal) if refusal.is(ErrorReason::OrderNotFound) => Ok(None),
+            other => other.public("order-svc").map(Some),
+        }
+    }
+
+    /// The whole public order, if `caller` may see it.
+    pub(crate) async fn order(
         &self,
         caller: &Caller,
         order_id: Uuid,
         deadline: Deadline,
-    ) -> Result<public::Order, Status> {
+    ) -> Result<public::Order> {
         let order = self.owned_order(caller, order_id, deadline).await?;
         Ok(self.complete(order, deadline).await)
     }
@@ -64,6 +75,7 @@ impl Gateway {
             OrderStatus::Paid | OrderStatus::Received | OrderStatus::Cancelled
         );
         let Ok(id) = Uuid::try_parse(&order.id) else {
+            tracing::error!("order-svc answered an order without an id");
             return convert::order(order);
         };
         let clients = &self.clients;
@@ -108,7 +120,7 @@ impl Gateway {
 /// The answer to the caller of a pay saga, from what the saga saw: the order as it
 /// last answered (PAID once marked; PAYMENT_IN_PROGRESS while the saga finishes in the
 /// background), the payment and the delivery. None when it saw no order.
-pub(crate) fn from_saga(saga: &Saga) -> Option<public::Order> {
+pub fn from_saga(saga: &Saga) -> Option<public::Order> {
     let mut order = convert::order(saga.seen.order.clone()?);
     if saga.state != State::Completed {
         order.status = OrderStatus::PaymentInProgress as i32;
@@ -122,7 +134,7 @@ pub(crate) fn from_saga(saga: &Saga) -> Option<public::Order> {
 /// cancelled; refund, restock and the order's cancel only go forward): the order
 /// CANCELLED, as it last answered (`before` the saga if the saga has not reached the
 /// order yet), with the payment and the delivery the saga saw.
-pub(crate) fn from_cancel_saga(saga: &Saga, before: order::Order) -> public::Order {
+pub fn from_cancel_saga(saga: &Saga, before: order::Order) -> public::Order {
     let mut order = convert::order(saga.seen.order.clone().unwrap_or(before));
     order.status = OrderStatus::Cancelled as i32;
     order.payment = saga.seen.payment.clone();
@@ -143,10 +155,14 @@ fn optional<T>(what: &str, outcome: Outcome<T>) -> Option<T> {
     }
 }
 
-pub(crate) fn not_found(order_id: Uuid) -> Status {
-    status::error(
-        Code::NotFound,
-        ErrorReason::OrderNotFound,
-        format!("order {order_id} not found"),
-    )
+/// The user an order of order-svc belongs to.
+pub(crate) fn owner_of(order: &order::Order) -> Result<Uuid> {
+    Uuid::try_parse(&order.user_id)
+        .map_err(|_| Error::internal("order-svc answered an order without a user id"))
+}
+
+/// The id of an order of order-svc.
+pub(crate) fn id_of(order: &order::Order) -> Result<Uuid> {
+    Uuid::try_parse(&order.id)
+        .map_err(|_| Error::internal("order-svc answered an order without an id"))
 }
