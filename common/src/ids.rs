@@ -10,8 +10,9 @@
 ///     /// An order.
 ///     OrderId,
 /// );
-/// let id = OrderId::from(uuid::Uuid::nil());
-/// assert_eq!(id.to_string(), "00000000-0000-0000-0000-000000000000");
+/// let raw = uuid::Uuid::now_v7();
+/// let id = OrderId::from(raw);
+/// assert_eq!(id.to_string(), raw.to_string());
 /// ```
 #[macro_export]
 macro_rules! uuid_id {

@@ -297,7 +297,7 @@ mod tests {
             ),
             (Error::KeyInUse, Code::Aborted, "IDEMPOTENCY_KEY_IN_USE"),
             (
-                Error::OrderNotFound(Uuid::nil()),
+                Error::OrderNotFound(Uuid::now_v7()),
                 Code::NotFound,
                 "ORDER_NOT_FOUND",
             ),
