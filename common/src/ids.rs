@@ -3,7 +3,8 @@
 //! definition of what an id can do.
 
 /// Declares UUID newtypes: `Copy`, ordered, hashable, printed as the bare UUID, made
-/// from a [`Uuid`](uuid::Uuid) with `From` and read back with `.0`.
+/// from a [`Uuid`](uuid::Uuid) with `From` and read back with `.0`, and bound to and
+/// read from Postgres `uuid` columns (and `uuid[]` arrays) as the UUID itself.
 ///
 /// ```
 /// shop_common::uuid_id!(
@@ -45,9 +46,44 @@ macro_rules! uuid_id {
                 Self($crate::ids::Uuid::now_v7())
             }
         }
+
+        impl $crate::ids::sqlx::Type<$crate::ids::sqlx::Postgres> for $name {
+            fn type_info() -> $crate::ids::sqlx::postgres::PgTypeInfo {
+                <$crate::ids::Uuid as $crate::ids::sqlx::Type<$crate::ids::sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &$crate::ids::sqlx::postgres::PgTypeInfo) -> bool {
+                <$crate::ids::Uuid as $crate::ids::sqlx::Type<$crate::ids::sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl $crate::ids::sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> $crate::ids::sqlx::postgres::PgTypeInfo {
+                <$crate::ids::Uuid as $crate::ids::sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl<'q> $crate::ids::sqlx::Encode<'q, $crate::ids::sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut $crate::ids::sqlx::postgres::PgArgumentBuffer,
+            ) -> ::std::result::Result<$crate::ids::sqlx::encode::IsNull, $crate::ids::sqlx::error::BoxDynError> {
+                <$crate::ids::Uuid as $crate::ids::sqlx::Encode<'q, $crate::ids::sqlx::Postgres>>::encode_by_ref(&self.0, buf)
+            }
+        }
+
+        impl<'r> $crate::ids::sqlx::Decode<'r, $crate::ids::sqlx::Postgres> for $name {
+            fn decode(
+                value: $crate::ids::sqlx::postgres::PgValueRef<'r>,
+            ) -> ::std::result::Result<Self, $crate::ids::sqlx::error::BoxDynError> {
+                <$crate::ids::Uuid as $crate::ids::sqlx::Decode<'r, $crate::ids::sqlx::Postgres>>::decode(value).map(Self)
+            }
+        }
     )*};
 }
 
+#[doc(hidden)]
+pub use sqlx;
 #[doc(hidden)]
 pub use uuid::Uuid;
 
