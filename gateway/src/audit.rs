@@ -62,7 +62,7 @@ impl Audit {
         work: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let row = Begun {
-            admin: admin.user_id,
+            admin: admin.user_id.0,
             request_id: deadline.request_id(),
             action: action.name,
             target: &action.target,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tonic::metadata::MetadataMap;
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::{error::Error, ids::UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,13 +23,13 @@ pub enum Role {
 /// An authenticated caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: Role,
 }
 
 impl Caller {
     /// Admins act on any order; users only on their own.
-    pub fn may_see(&self, owner: Uuid) -> bool {
+    pub fn may_see(&self, owner: UserId) -> bool {
         self.role == Role::Admin || self.user_id == owner
     }
 }
@@ -116,7 +116,7 @@ impl Authenticator {
         let user_id = Uuid::try_parse(&data.claims.sub)
             .map_err(|_| unauthenticated("token sub must be a user UUID"))?;
         Ok(Caller {
-            user_id,
+            user_id: UserId(user_id),
             role: data.claims.role,
         })
     }
@@ -131,7 +131,13 @@ impl Authenticator {
     }
 
     /// A signed token for `user_id` with `role`, valid for `ttl`.
-    pub fn mint(&self, user_id: Uuid, role: Role, ttl: Duration) -> anyhow::Result<String> {
+    pub fn mint(
+        &self,
+        user_id: impl Into<UserId>,
+        role: Role,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let user_id = user_id.into();
         let exp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + ttl.as_secs();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -173,7 +179,7 @@ mod tests {
         assert_eq!(
             auth.caller(&metadata(&token)).unwrap(),
             Caller {
-                user_id: user,
+                user_id: UserId(user),
                 role: Role::User
             }
         );

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use crate::ids::{OrderId, SagaId};
 use shop_common::{db, status};
 use shop_proto::common::{ErrorReason, OrderStatus};
 use tonic::{Code, Status};
-use uuid::Uuid;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -47,9 +47,9 @@ pub enum Error {
     #[error("the gateway is shutting down")]
     ShuttingDown,
     #[error("order {0} not found")]
-    OrderNotFound(Uuid),
+    OrderNotFound(OrderId),
     #[error("saga {0} not found")]
-    SagaNotFound(Uuid),
+    SagaNotFound(SagaId),
     /// A saga holds the order right now.
     #[error("the order is being paid")]
     PaymentInProgress,
@@ -60,7 +60,10 @@ pub enum Error {
     #[error("an order that is {} cannot be received", .0.as_str_name())]
     NotReceivable(OrderStatus),
     #[error("order {order_id} has no delivery: it is {}", .status.as_str_name())]
-    NoDelivery { order_id: Uuid, status: OrderStatus },
+    NoDelivery {
+        order_id: OrderId,
+        status: OrderStatus,
+    },
     #[error("only a STUCK saga can be retried; this one is {0}")]
     NotStuck(&'static str),
     #[error("idempotency key reused with another request")]
@@ -297,7 +300,7 @@ mod tests {
             ),
             (Error::KeyInUse, Code::Aborted, "IDEMPOTENCY_KEY_IN_USE"),
             (
-                Error::OrderNotFound(Uuid::now_v7()),
+                Error::OrderNotFound(crate::ids::OrderId::generate()),
                 Code::NotFound,
                 "ORDER_NOT_FOUND",
             ),

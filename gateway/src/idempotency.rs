@@ -23,8 +23,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
 use tonic::{Response, metadata::MetadataMap};
-use uuid::Uuid;
 
+use crate::ids::OrderId;
 use crate::{
     auth::Caller,
     clients::Deadline,
@@ -50,15 +50,15 @@ pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// First use: run it for this order id.
-    Fresh(Uuid),
+    Fresh(OrderId),
     /// Seen before and finished: answer with this order as it is now.
-    Finished(Uuid),
+    Finished(OrderId),
     /// Seen before, abandoned mid-way: run it again (every step is idempotent).
-    Resume(Uuid),
+    Resume(OrderId),
 }
 
 impl Claim {
-    pub fn order_id(self) -> Uuid {
+    pub fn order_id(self) -> OrderId {
         match self {
             Claim::Fresh(id) | Claim::Finished(id) | Claim::Resume(id) => id,
         }
@@ -140,7 +140,7 @@ impl Keys {
         metadata: &MetadataMap,
         operation: &str,
         request: &impl prost::Message,
-        order_id: Uuid,
+        order_id: OrderId,
         deadline: Deadline,
     ) -> Result<Keyed> {
         let Some(key) = key(metadata)? else {

@@ -5,6 +5,7 @@
 //! - [`config`]: settings from the environment.
 //! - [`app`]: building and serving the app and its background work.
 //! - [`auth`]: JWT callers and roles.
+//! - [`ids`]: typed ids (order, saga, user, payment, coupon, product).
 //! - [`clients`]: typed internal clients; every answer classified done, refused or
 //!   unknown.
 //! - [`error`]: what a public call can end with, and its one mapping to a status.
@@ -37,6 +38,7 @@ pub mod events;
 pub mod gauges;
 pub mod http;
 pub mod idempotency;
+pub mod ids;
 pub mod listener;
 pub mod readiness;
 pub mod retention;

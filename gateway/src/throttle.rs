@@ -11,13 +11,13 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-use uuid::Uuid;
 
 use crate::error::Error;
+use crate::ids::UserId;
 
 #[derive(Clone)]
 pub struct Throttle {
-    limiter: Arc<DefaultKeyedRateLimiter<Uuid>>,
+    limiter: Arc<DefaultKeyedRateLimiter<UserId>>,
 }
 
 impl Throttle {
@@ -32,7 +32,7 @@ impl Throttle {
     }
 
     /// Takes one write of `user`'s allowance, or refuses it.
-    pub fn write(&self, user: Uuid) -> Result<(), Error> {
+    pub fn write(&self, user: UserId) -> Result<(), Error> {
         self.limiter.check_key(&user).map_err(|not_until| {
             let retry_after = not_until.wait_time_from(DefaultClock::default().now());
             metrics::counter!("shop_rate_limited_total").increment(1);
@@ -58,7 +58,7 @@ mod tests {
     #[test]
     fn a_burst_passes_then_writes_are_refused_per_user() {
         let throttle = Throttle::new(1, 3);
-        let (busy, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let (busy, other) = (UserId::generate(), UserId::generate());
         for _ in 0..3 {
             assert!(throttle.write(busy).is_ok());
         }

@@ -15,9 +15,9 @@ use shop_proto::{
     order, payment,
 };
 use tonic::{Request, Response, Status, metadata::MetadataMap};
-use uuid::Uuid;
 
 use super::{Gateway, shop::one_id};
+use crate::ids::OrderId;
 use crate::{
     audit::Action,
     auth::Caller,
@@ -324,7 +324,7 @@ impl Gateway {
 
     /// Why an order has no delivery to move on: it does not exist (ORDER_NOT_FOUND), or
     /// it is not paid (FAILED_PRECONDITION naming its state).
-    async fn no_delivery(&self, order_id: Uuid, deadline: Deadline) -> Error {
+    async fn no_delivery(&self, order_id: OrderId, deadline: Deadline) -> Error {
         match self.parts().checkout.existing(order_id, deadline).await {
             Ok(None) => Error::OrderNotFound(order_id),
             Ok(Some(order)) => Error::NoDelivery {

@@ -36,7 +36,7 @@ impl Gateway {
             .map_err(Error::database("the saga log"))?;
         let full = i64::try_from(records.len()).unwrap_or(i64::MAX) == limit;
         let next_page_token = match records.last() {
-            Some(last) if full => saga_token(last.created_at, last.saga.id),
+            Some(last) if full => saga_token(last.created_at, last.saga.id.0),
             _ => String::new(),
         };
         Ok(ListSagasResponse {

@@ -15,7 +15,12 @@ use shop_proto::{
 use tonic::{Request, Response, Status};
 
 use super::{Gateway, convert};
-use crate::{clients::Deadline, error::Error, idempotency};
+use crate::{
+    clients::Deadline,
+    error::Error,
+    idempotency,
+    ids::{CouponId, OrderId},
+};
 
 #[tonic::async_trait]
 impl ShopService for Gateway {
@@ -89,7 +94,8 @@ impl ShopService for Gateway {
         let order_id = v.uuid("order_id", &request.get_ref().order_id);
         let coupon_id = v.optional_uuid("coupon_id", &request.get_ref().coupon_id);
         v.finish()?;
-        let order_id = order_id.ok_or_else(|| Error::validated_but_missing("order_id"))?;
+        let order_id = OrderId(order_id.ok_or_else(|| Error::validated_but_missing("order_id"))?);
+        let coupon_id = coupon_id.map(CouponId);
         let (order, claim) = g
             .checkout
             .pay_order(
@@ -113,6 +119,7 @@ impl ShopService for Gateway {
         let coupon_id = v.optional_uuid("coupon_id", &request.get_ref().coupon_id);
         free_text(&mut v, request.get_ref().delivery.as_ref());
         v.finish()?;
+        let coupon_id = coupon_id.map(CouponId);
         let (metadata, _, r) = request.into_parts();
         let (order, claim) = g
             .checkout
@@ -139,7 +146,7 @@ impl ShopService for Gateway {
         );
         v.plain_text("reason", &request.get_ref().reason);
         v.finish()?;
-        let order_id = order_id.ok_or_else(|| Error::validated_but_missing("order_id"))?;
+        let order_id = OrderId(order_id.ok_or_else(|| Error::validated_but_missing("order_id"))?);
         let reason = request.into_inner().reason;
         let order = g
             .checkout
@@ -216,11 +223,12 @@ impl ShopService for Gateway {
 }
 
 /// The one id a request names, as a UUID (VALIDATION_FAILED naming `field` if not).
-pub(crate) fn one_id(field: &str, raw: &str) -> Result<uuid::Uuid, Error> {
+pub(crate) fn one_id<Id: From<uuid::Uuid>>(field: &str, raw: &str) -> Result<Id, Error> {
     let mut v = Violations::new();
     let id = v.uuid(field, raw);
     v.finish()?;
-    id.ok_or_else(|| Error::validated_but_missing(field))
+    id.map(Id::from)
+        .ok_or_else(|| Error::validated_but_missing(field))
 }
 
 /// Refuses control characters in the free-text fields of delivery info (into `v`): a

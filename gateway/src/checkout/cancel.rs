@@ -6,6 +6,7 @@ use shop_proto::{common::OrderStatus, gateway as public, order};
 use uuid::Uuid;
 
 use super::{Checkout, read};
+use crate::ids::{OrderId, SagaId};
 use crate::{
     auth::Caller,
     clients::Deadline,
@@ -19,7 +20,7 @@ impl Checkout {
     pub async fn cancel_order(
         &self,
         caller: &Caller,
-        order_id: Uuid,
+        order_id: OrderId,
         reason: String,
         deadline: Deadline,
     ) -> Result<public::Order> {
@@ -59,6 +60,7 @@ impl Checkout {
             }
             OrderStatus::Paid => {
                 let pay_saga = Uuid::try_parse(&order.saga_id)
+                    .map(SagaId)
                     .map_err(|_| Error::internal("paid order has no saga id"))?;
                 let saga = Saga::cancel(order_id, read::owner_of(&order)?, pay_saga, reason);
                 let turn = self.admission.admit(deadline).await?;

@@ -18,8 +18,6 @@ mod receipt;
 
 use std::{future::Future, time::Duration};
 
-use uuid::Uuid;
-
 use crate::{
     admission::Admission,
     audit::{Action, Audit},
@@ -30,6 +28,7 @@ use crate::{
     saga::Engine,
 };
 
+use crate::ids::{OrderId, UserId};
 pub use read::{from_cancel_saga, from_saga};
 
 /// Everything the flows need; cheap to clone.
@@ -70,9 +69,9 @@ impl Checkout {
     async fn on_users_order<T>(
         &self,
         caller: &Caller,
-        owner: Uuid,
+        owner: UserId,
         action: &'static str,
-        order_id: Uuid,
+        order_id: OrderId,
         deadline: Deadline,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {

@@ -7,9 +7,9 @@ use shop_proto::{
     gateway::{self as public, CheckoutRequest, PayOrderRequest},
 };
 use tonic::metadata::MetadataMap;
-use uuid::Uuid;
 
 use super::{Checkout, read};
+use crate::ids::{CouponId, OrderId, UserId};
 use crate::{
     admission::Turn,
     auth::Caller,
@@ -28,7 +28,7 @@ impl Checkout {
         caller: &Caller,
         metadata: &MetadataMap,
         request: &PayOrderRequest,
-        (order_id, coupon_id): (Uuid, Option<Uuid>),
+        (order_id, coupon_id): (OrderId, Option<CouponId>),
         deadline: Deadline,
     ) -> Result<(public::Order, Claim)> {
         let keyed = self
@@ -67,7 +67,7 @@ impl Checkout {
         caller: &Caller,
         metadata: &MetadataMap,
         request: CheckoutRequest,
-        coupon_id: Option<Uuid>,
+        coupon_id: Option<CouponId>,
         deadline: Deadline,
     ) -> Result<(public::Order, Claim)> {
         let keyed = self
@@ -77,7 +77,7 @@ impl Checkout {
                 metadata,
                 "Checkout",
                 &request,
-                Uuid::now_v7(),
+                OrderId::generate(),
                 deadline,
             )
             .await?;
@@ -119,9 +119,9 @@ impl Checkout {
     /// whose points are charged.
     async fn pay(
         &self,
-        owner: Uuid,
-        order_id: Uuid,
-        coupon_id: Option<Uuid>,
+        owner: UserId,
+        order_id: OrderId,
+        coupon_id: Option<CouponId>,
         deadline: Deadline,
         turn: Turn,
     ) -> Result<public::Order> {

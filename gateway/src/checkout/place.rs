@@ -9,9 +9,9 @@ use shop_proto::{
     order::{self, CreateOrderRequest},
 };
 use tonic::metadata::MetadataMap;
-use uuid::Uuid;
 
 use super::Checkout;
+use crate::ids::OrderId;
 use crate::{
     api::convert,
     auth::Caller,
@@ -36,7 +36,7 @@ impl Checkout {
                 metadata,
                 "PlaceOrder",
                 &request,
-                Uuid::now_v7(),
+                OrderId::generate(),
                 deadline,
             )
             .await?;
@@ -79,7 +79,7 @@ impl Checkout {
     pub(super) async fn place(
         &self,
         caller: &Caller,
-        order_id: Uuid,
+        order_id: OrderId,
         items: &[OrderLine],
         delivery: Option<&DeliveryInfo>,
         deadline: Deadline,
@@ -130,7 +130,7 @@ impl Checkout {
 
     /// Drops the hold of an order that will not be paid; it would expire by its TTL
     /// anyway.
-    pub(super) async fn release_hold(&self, order_id: Uuid, deadline: Deadline) {
+    pub(super) async fn release_hold(&self, order_id: OrderId, deadline: Deadline) {
         if let Outcome::Unknown(s) = self.clients.delivery.release_hold(order_id, deadline).await {
             tracing::warn!(%order_id, message = s.message(), "cannot release hold; it expires by its TTL");
         }

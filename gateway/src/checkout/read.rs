@@ -10,6 +10,7 @@ use shop_proto::{
 use uuid::Uuid;
 
 use super::Checkout;
+use crate::ids::{OrderId, UserId};
 use crate::{
     api::convert,
     auth::Caller,
@@ -23,7 +24,7 @@ impl Checkout {
     pub(crate) async fn owned_order(
         &self,
         caller: &Caller,
-        order_id: Uuid,
+        order_id: OrderId,
         deadline: Deadline,
     ) -> Result<order::Order> {
         let order = match self.clients.order.get_order(order_id, deadline).await {
@@ -41,7 +42,7 @@ impl Checkout {
     /// The order if it exists already (a resumed request), without touching anything.
     pub(crate) async fn existing(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         deadline: Deadline,
     ) -> Result<Option<order::Order>> {
         match self.clients.order.get_order(order_id, deadline).await {
@@ -55,7 +56,7 @@ impl Checkout {
     pub(crate) async fn order(
         &self,
         caller: &Caller,
-        order_id: Uuid,
+        order_id: OrderId,
         deadline: Deadline,
     ) -> Result<public::Order> {
         let order = self.owned_order(caller, order_id, deadline).await?;
@@ -74,8 +75,7 @@ impl Checkout {
             status,
             OrderStatus::Paid | OrderStatus::Received | OrderStatus::Cancelled
         );
-        let Ok(id) = Uuid::try_parse(&order.id) else {
-            tracing::error!("order-svc answered an order without an id");
+        let Ok(id) = id_of(&order) else {
             return convert::order(order);
         };
         let clients = &self.clients;
@@ -156,13 +156,15 @@ fn optional<T>(what: &str, outcome: Outcome<T>) -> Option<T> {
 }
 
 /// The user an order of order-svc belongs to.
-pub(crate) fn owner_of(order: &order::Order) -> Result<Uuid> {
+pub(crate) fn owner_of(order: &order::Order) -> Result<UserId> {
     Uuid::try_parse(&order.user_id)
+        .map(UserId)
         .map_err(|_| Error::internal("order-svc answered an order without a user id"))
 }
 
 /// The id of an order of order-svc.
-pub(crate) fn id_of(order: &order::Order) -> Result<Uuid> {
+pub(crate) fn id_of(order: &order::Order) -> Result<OrderId> {
     Uuid::try_parse(&order.id)
+        .map(OrderId)
         .map_err(|_| Error::internal("order-svc answered an order without an id"))
 }

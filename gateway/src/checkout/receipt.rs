@@ -3,9 +3,9 @@
 //! RECEIVED event brings the order along later (see `events`).
 
 use shop_proto::{common::OrderStatus, gateway as public};
-use uuid::Uuid;
 
 use super::{Checkout, read};
+use crate::ids::OrderId;
 use crate::{
     auth::Caller,
     clients::Deadline,
@@ -16,7 +16,7 @@ impl Checkout {
     pub async fn confirm_receipt(
         &self,
         caller: &Caller,
-        order_id: Uuid,
+        order_id: OrderId,
         deadline: Deadline,
     ) -> Result<public::Order> {
         let order = self.owned_order(caller, order_id, deadline).await?;

@@ -12,7 +12,6 @@ use shop_proto::{
     },
 };
 use std::time::Duration;
-use uuid::Uuid;
 
 use super::{
     Intercepted,
@@ -20,6 +19,7 @@ use super::{
     deadline::Deadline,
     outcome::Outcome,
 };
+use crate::ids::{OrderId, PaymentId, SagaId, UserId};
 
 const DEPENDENCY: &str = "delivery-svc";
 
@@ -40,8 +40,8 @@ impl DeliveryClient {
     /// Idempotent by order id (the same user's repeat returns the hold).
     pub async fn hold(
         &self,
-        order_id: Uuid,
-        user_id: Uuid,
+        order_id: OrderId,
+        user_id: UserId,
         info: &DeliveryInfo,
         ttl: Duration,
         deadline: Deadline,
@@ -64,7 +64,7 @@ impl DeliveryClient {
         .await
     }
 
-    pub async fn get_hold(&self, order_id: Uuid, deadline: Deadline) -> Outcome<Hold> {
+    pub async fn get_hold(&self, order_id: OrderId, deadline: Deadline) -> Outcome<Hold> {
         const SPEC: Spec = Spec {
             attempts: call::ONCE,
             ..Spec::read("GetHold", &[R::NotFound])
@@ -86,7 +86,7 @@ impl DeliveryClient {
     /// Keeps the hold at least until `until`; with no hold, a live delivery counts.
     pub async fn extend_hold(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         until: DateTime<Utc>,
         deadline: Deadline,
     ) -> Outcome<Hold> {
@@ -110,7 +110,7 @@ impl DeliveryClient {
     /// already is NOT_FOUND. Idempotent.
     pub async fn set_hold_expiry(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         at: DateTime<Utc>,
         deadline: Deadline,
     ) -> Outcome<Hold> {
@@ -131,7 +131,7 @@ impl DeliveryClient {
     }
 
     /// Tidying up (the TTL removes it anyway): one attempt.
-    pub async fn release_hold(&self, order_id: Uuid, deadline: Deadline) -> Outcome<()> {
+    pub async fn release_hold(&self, order_id: OrderId, deadline: Deadline) -> Outcome<()> {
         const SPEC: Spec = Spec::write("ReleaseHold", call::ONCE, &[]);
         let request = ReleaseHoldRequest {
             order_id: order_id.to_string(),
@@ -152,9 +152,9 @@ impl DeliveryClient {
     /// delivery (DELIVERY_HOLD_EXPIRED) or the saga's cancel came first (INVALID_STATE).
     pub async fn confirm(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
-        payment_id: Option<Uuid>,
+        order_id: OrderId,
+        saga_id: SagaId,
+        payment_id: Option<PaymentId>,
         deadline: Deadline,
     ) -> Outcome<Delivery> {
         const SPEC: Spec = Spec::write(
@@ -182,8 +182,8 @@ impl DeliveryClient {
     /// Refused (ORDER_NOT_CANCELLABLE) once shipped.
     pub async fn cancel(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         reason: &str,
         deadline: Deadline,
     ) -> Outcome<CancelDeliveryResponse> {
@@ -208,7 +208,7 @@ impl DeliveryClient {
         .await
     }
 
-    pub async fn get(&self, order_id: Uuid, deadline: Deadline) -> Outcome<Delivery> {
+    pub async fn get(&self, order_id: OrderId, deadline: Deadline) -> Outcome<Delivery> {
         const SPEC: Spec = Spec {
             attempts: call::ONCE,
             ..Spec::read("GetDelivery", &[R::NotFound])
@@ -227,7 +227,7 @@ impl DeliveryClient {
         .await
     }
 
-    pub async fn mark_shipped(&self, order_id: Uuid, deadline: Deadline) -> Outcome<Delivery> {
+    pub async fn mark_shipped(&self, order_id: OrderId, deadline: Deadline) -> Outcome<Delivery> {
         const SPEC: Spec = Spec::write(
             "MarkShipped",
             PUBLIC_ATTEMPTS,
@@ -247,7 +247,7 @@ impl DeliveryClient {
         .await
     }
 
-    pub async fn mark_delivered(&self, order_id: Uuid, deadline: Deadline) -> Outcome<Delivery> {
+    pub async fn mark_delivered(&self, order_id: OrderId, deadline: Deadline) -> Outcome<Delivery> {
         const SPEC: Spec = Spec::write(
             "MarkDelivered",
             PUBLIC_ATTEMPTS,
@@ -270,8 +270,8 @@ impl DeliveryClient {
     /// The owner confirms receipt.
     pub async fn confirm_receipt(
         &self,
-        order_id: Uuid,
-        user_id: Uuid,
+        order_id: OrderId,
+        user_id: UserId,
         deadline: Deadline,
     ) -> Outcome<Delivery> {
         const SPEC: Spec = Spec::write(

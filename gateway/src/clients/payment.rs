@@ -7,7 +7,6 @@ use shop_proto::{
         RefundResponse, TopUpRequest, payment_service_client::PaymentServiceClient,
     },
 };
-use uuid::Uuid;
 
 use super::{
     Intercepted,
@@ -15,17 +14,18 @@ use super::{
     deadline::Deadline,
     outcome::Outcome,
 };
+use crate::ids::{CouponId, OrderId, SagaId, UserId};
 
 const DEPENDENCY: &str = "payment-svc";
 
 /// What Charge is asked to take.
 #[derive(Debug, Clone, Copy)]
 pub struct ChargeOf {
-    pub order_id: Uuid,
-    pub saga_id: Uuid,
-    pub user_id: Uuid,
+    pub order_id: OrderId,
+    pub saga_id: SagaId,
+    pub user_id: UserId,
     pub amount: i64,
-    pub coupon_id: Option<Uuid>,
+    pub coupon_id: Option<CouponId>,
 }
 
 #[derive(Clone)]
@@ -38,7 +38,7 @@ impl PaymentClient {
         Self { client }
     }
 
-    pub async fn get_wallet(&self, user_id: Uuid, deadline: Deadline) -> Outcome<Wallet> {
+    pub async fn get_wallet(&self, user_id: UserId, deadline: Deadline) -> Outcome<Wallet> {
         const SPEC: Spec = Spec::read("GetWallet", &[R::NotFound]);
         let request = GetWalletRequest {
             user_id: user_id.to_string(),
@@ -54,7 +54,7 @@ impl PaymentClient {
         .await
     }
 
-    pub async fn get_payment(&self, order_id: Uuid, deadline: Deadline) -> Outcome<Payment> {
+    pub async fn get_payment(&self, order_id: OrderId, deadline: Deadline) -> Outcome<Payment> {
         const SPEC: Spec = Spec {
             attempts: call::ONCE,
             ..Spec::read("GetPayment", &[R::NotFound])
@@ -149,8 +149,8 @@ impl PaymentClient {
     /// Refunds the saga's charge, or leaves a tombstone that refuses a late one.
     pub async fn refund(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         reason: &str,
         deadline: Deadline,
     ) -> Outcome<RefundResponse> {

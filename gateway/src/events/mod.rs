@@ -31,6 +31,8 @@ use crate::{
 };
 use receipt::{Applied, RECEIVED};
 
+use crate::ids::OrderId;
+
 pub const CONSUMER: &str = "delivery-events";
 const RECONNECT: Duration = Duration::from_secs(1);
 /// Tries of an event refused for now before it is parked.
@@ -93,7 +95,7 @@ async fn follow(clients: &Clients, pool: &PgPool) -> anyhow::Result<()> {
 /// [`ATTEMPTS`] times while it is refused for now, then parked.
 async fn handle(clients: &Clients, pool: &PgPool, event: &DeliveryEvent) -> anyhow::Result<()> {
     let parsed = (
-        Uuid::try_parse(&event.order_id),
+        Uuid::try_parse(&event.order_id).map(OrderId),
         Uuid::try_parse(&event.event_id),
     );
     let (Ok(order_id), Ok(event_id)) = parsed else {
@@ -121,7 +123,7 @@ async fn handle(clients: &Clients, pool: &PgPool, event: &DeliveryEvent) -> anyh
                     let parked = Event {
                         offset: event.offset,
                         event_id,
-                        order_id,
+                        order_id: order_id.0,
                         kind: event.kind.clone(),
                     };
                     parked::park(
@@ -150,7 +152,7 @@ async fn handle(clients: &Clients, pool: &PgPool, event: &DeliveryEvent) -> anyh
 async fn redrive(clients: &Clients, pool: &PgPool) -> anyhow::Result<()> {
     for event in parked::claim_due(pool, CONSUMER, 20, REDRIVE_LEASE).await? {
         let offset = event.event_offset;
-        match receipt::apply(clients, event.order_id).await {
+        match receipt::apply(clients, OrderId(event.order_id)).await {
             Applied::Done => {
                 tracing::info!(order_id = %event.order_id, offset, "parked event applied");
                 parked::resolve(pool, CONSUMER, offset, "").await?;

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use shop_proto::common::{ErrorReason, OrderStatus};
 use tonic::Status;
-use uuid::Uuid;
 
 use crate::clients::{Clients, Deadline, Outcome};
+use crate::ids::OrderId;
 
 /// The kind of event this consumer acts on; the others are skipped.
 pub const RECEIVED: &str = "DELIVERY_RECEIVED";
@@ -27,7 +27,7 @@ pub enum Applied {
     Unknown(Status),
 }
 
-pub async fn apply(clients: &Clients, order_id: Uuid) -> Applied {
+pub async fn apply(clients: &Clients, order_id: OrderId) -> Applied {
     let deadline = Deadline::after(Duration::from_secs(5));
     match clients.order.mark_received(order_id, deadline).await {
         Outcome::Done(_) => Applied::Done,

@@ -13,6 +13,7 @@ use sqlx::{PgPool, Row, postgres::PgRow};
 use uuid::Uuid;
 
 use super::model::{Entry, Fate, Kind, Logged, Phase, Saga, Seen, State, Step};
+use crate::ids::SagaId;
 
 /// How long a running saga is owned by whoever runs it, unless its driver renews the
 /// lease (it does, while it is alive: see `engine`); after that recovery may take it.
@@ -150,7 +151,7 @@ impl SagaLog {
 
     /// Renews the lease of a saga this driver still holds (at `epoch`); false when
     /// another driver has taken it.
-    pub async fn renew(&self, saga_id: Uuid, epoch: i64) -> sqlx::Result<bool> {
+    pub async fn renew(&self, saga_id: SagaId, epoch: i64) -> sqlx::Result<bool> {
         let renewed = sqlx::query(
             "UPDATE sagas SET lease_until = now() + $3 WHERE id = $1 AND epoch = $2 \
              AND state IN ('RUNNING', 'COMPENSATING')",
@@ -199,7 +200,7 @@ impl SagaLog {
             .transpose()
     }
 
-    pub async fn get(&self, saga_id: Uuid) -> sqlx::Result<Option<SagaRecord>> {
+    pub async fn get(&self, saga_id: SagaId) -> sqlx::Result<Option<SagaRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM sagas WHERE id = $1"
         )))
@@ -233,7 +234,7 @@ impl SagaLog {
     }
 
     /// Puts a STUCK saga back in the recovery queue with a fresh attempt count.
-    pub async fn retry_stuck(&self, saga_id: Uuid) -> sqlx::Result<bool> {
+    pub async fn retry_stuck(&self, saga_id: SagaId) -> sqlx::Result<bool> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE sagas SET state = CASE WHEN outcome IS NULL THEN 'RUNNING' ELSE 'COMPENSATING' END, \
@@ -276,7 +277,7 @@ impl SagaLog {
     }
 
     /// The saga's log records, oldest first.
-    pub async fn steps(&self, saga_id: Uuid) -> sqlx::Result<Vec<StepRecord>> {
+    pub async fn steps(&self, saga_id: SagaId) -> sqlx::Result<Vec<StepRecord>> {
         sqlx::query_as(
             "SELECT step, phase, detail, at FROM saga_steps WHERE saga_id = $1 ORDER BY seq",
         )
@@ -288,7 +289,7 @@ impl SagaLog {
 
 async fn append(
     tx: &mut sqlx::PgConnection,
-    saga_id: Uuid,
+    saga_id: SagaId,
     step: &str,
     phase: &str,
     detail: &str,

@@ -6,7 +6,8 @@ use shop_proto::{
     order,
 };
 use tonic::Status;
-use uuid::Uuid;
+
+use crate::ids::{CouponId, OrderId, PaymentId, SagaId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -77,20 +78,20 @@ pub struct Logged {
 
 #[derive(Debug, Clone)]
 pub struct Saga {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub user_id: Uuid,
+    pub id: SagaId,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub kind: Kind,
     pub state: State,
     pub step: Step,
     pub phase: Phase,
     pub fate: Option<Fate>,
     pub amount: i64,
-    pub coupon_id: Option<Uuid>,
-    pub payment_id: Option<Uuid>,
+    pub coupon_id: Option<CouponId>,
+    pub payment_id: Option<PaymentId>,
     pub discount_amount: i64,
     pub paid_amount: i64,
-    pub target_saga_id: Option<Uuid>,
+    pub target_saga_id: Option<SagaId>,
     pub reason: String,
     pub attempts: i32,
     pub last_error: String,
@@ -115,11 +116,11 @@ pub struct Seen {
 }
 
 impl Saga {
-    pub fn pay(order_id: Uuid, user_id: Uuid, coupon_id: Option<Uuid>) -> Self {
+    pub fn pay(order_id: OrderId, user_id: UserId, coupon_id: Option<CouponId>) -> Self {
         Self::new(Kind::Pay, order_id, user_id, coupon_id, None, String::new())
     }
 
-    pub fn cancel(order_id: Uuid, user_id: Uuid, pay_saga_id: Uuid, reason: String) -> Self {
+    pub fn cancel(order_id: OrderId, user_id: UserId, pay_saga_id: SagaId, reason: String) -> Self {
         Self::new(
             Kind::Cancel,
             order_id,
@@ -132,15 +133,15 @@ impl Saga {
 
     fn new(
         kind: Kind,
-        order_id: Uuid,
-        user_id: Uuid,
-        coupon_id: Option<Uuid>,
-        target_saga_id: Option<Uuid>,
+        order_id: OrderId,
+        user_id: UserId,
+        coupon_id: Option<CouponId>,
+        target_saga_id: Option<SagaId>,
         reason: String,
     ) -> Self {
         let step = kind.steps()[0].step;
         Self {
-            id: Uuid::now_v7(),
+            id: SagaId::generate(),
             order_id,
             user_id,
             kind,
@@ -257,7 +258,7 @@ mod tests {
 
     #[test]
     fn pivot_is_a_finished_charge() {
-        let mut saga = Saga::pay(Uuid::new_v4(), Uuid::new_v4(), None);
+        let mut saga = Saga::pay(OrderId::generate(), UserId::generate(), None);
         saga.step = Step::Charge;
         assert!(
             !saga.past_pivot(),
@@ -276,7 +277,12 @@ mod tests {
 
     #[test]
     fn the_cancel_saga_is_past_its_pivot_once_the_delivery_is_cancelled() {
-        let mut saga = Saga::cancel(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), "x".into());
+        let mut saga = Saga::cancel(
+            OrderId::generate(),
+            UserId::generate(),
+            SagaId::generate(),
+            "x".into(),
+        );
         assert_eq!(saga.step, Step::CancelDelivery);
         assert!(!saga.past_pivot());
         saga.phase = Phase::Done;

@@ -7,19 +7,19 @@ use std::time::Duration;
 
 use shop_common::status;
 use tonic::Status;
-use uuid::Uuid;
 
 use super::{
     engine::{Engine, Halt},
     log::LogError,
     model::{Entry, Logged, Phase, Saga, State, Step},
 };
+use crate::ids::SagaId;
 
 impl Engine {
     /// Renews the lease every third of it until the drive ends (this future is then
     /// dropped). Stops renewing once the lease is lost: the driver learns it at its
     /// next write.
-    pub(super) async fn heartbeat(&self, saga_id: Uuid, epoch: i64) -> std::convert::Infallible {
+    pub(super) async fn heartbeat(&self, saga_id: SagaId, epoch: i64) -> std::convert::Infallible {
         let every = self.log.lease() / 3;
         let mut held = true;
         loop {

@@ -4,33 +4,33 @@
 
 use std::time::Duration;
 
+use crate::ids::{OrderId, UserId};
 use shop_common::db::interval;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 /// A live key as its first request left it.
 pub struct Live {
     pub operation: String,
     pub fingerprint: Vec<u8>,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub done: bool,
     pub locked: bool,
 }
 
 /// A new claim of a key.
 pub struct NewKey<'a> {
-    pub user: Uuid,
+    pub user: UserId,
     pub key: &'a str,
     pub operation: &'a str,
     pub fingerprint: &'a [u8],
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub lock: Duration,
     pub ttl: Duration,
 }
 
 /// Inserts the key (or replaces an expired one); its order id when it was taken, None
 /// when a live key is there.
-pub async fn insert(pool: &PgPool, new: &NewKey<'_>) -> sqlx::Result<Option<Uuid>> {
+pub async fn insert(pool: &PgPool, new: &NewKey<'_>) -> sqlx::Result<Option<OrderId>> {
     sqlx::query_scalar(
         "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, order_id, state, locked_until, expires_at) \
          VALUES ($1, $2, $3, $4, $5, 'IN_PROGRESS', now() + $6, now() + $7) \
@@ -52,8 +52,8 @@ pub async fn insert(pool: &PgPool, new: &NewKey<'_>) -> sqlx::Result<Option<Uuid
     .await
 }
 
-pub async fn get(pool: &PgPool, user: Uuid, key: &str) -> sqlx::Result<Option<Live>> {
-    let row: Option<(String, Vec<u8>, Uuid, String, bool)> = sqlx::query_as(
+pub async fn get(pool: &PgPool, user: UserId, key: &str) -> sqlx::Result<Option<Live>> {
+    let row: Option<(String, Vec<u8>, OrderId, String, bool)> = sqlx::query_as(
         "SELECT operation, request_hash, order_id, state, locked_until > now() FROM idempotency_keys \
          WHERE user_id = $1 AND key = $2",
     )
@@ -74,7 +74,12 @@ pub async fn get(pool: &PgPool, user: Uuid, key: &str) -> sqlx::Result<Option<Li
 
 /// Locks an abandoned key (unlocked, not done) for `lock`, unless a saga of its order
 /// is unfinished; true when this call took it.
-pub async fn take_over(pool: &PgPool, user: Uuid, key: &str, lock: Duration) -> sqlx::Result<bool> {
+pub async fn take_over(
+    pool: &PgPool,
+    user: UserId,
+    key: &str,
+    lock: Duration,
+) -> sqlx::Result<bool> {
     let taken = sqlx::query(
         "UPDATE idempotency_keys k SET locked_until = now() + $3 \
          WHERE k.user_id = $1 AND k.key = $2 AND k.state = 'IN_PROGRESS' AND k.locked_until <= now() \
@@ -89,7 +94,7 @@ pub async fn take_over(pool: &PgPool, user: Uuid, key: &str, lock: Duration) -> 
     Ok(taken.rows_affected() == 1)
 }
 
-pub async fn mark_done(pool: &PgPool, user: Uuid, key: &str) -> sqlx::Result<()> {
+pub async fn mark_done(pool: &PgPool, user: UserId, key: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE idempotency_keys SET state = 'DONE' WHERE user_id = $1 AND key = $2")
         .bind(user)
         .bind(key)
@@ -99,7 +104,7 @@ pub async fn mark_done(pool: &PgPool, user: Uuid, key: &str) -> sqlx::Result<()>
 }
 
 /// Deletes a key still in progress.
-pub async fn delete_in_progress(pool: &PgPool, user: Uuid, key: &str) -> sqlx::Result<()> {
+pub async fn delete_in_progress(pool: &PgPool, user: UserId, key: &str) -> sqlx::Result<()> {
     sqlx::query(
         "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'IN_PROGRESS'",
     )
@@ -110,7 +115,7 @@ pub async fn delete_in_progress(pool: &PgPool, user: Uuid, key: &str) -> sqlx::R
     .map(drop)
 }
 
-pub async fn unlock(pool: &PgPool, user: Uuid, key: &str) -> sqlx::Result<()> {
+pub async fn unlock(pool: &PgPool, user: UserId, key: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE idempotency_keys SET locked_until = now() WHERE user_id = $1 AND key = $2")
         .bind(user)
         .bind(key)

@@ -8,7 +8,6 @@ use shop_proto::{
         ListProductsRequest, ListProductsResponse,
     },
 };
-use uuid::Uuid;
 
 use super::{DEPENDENCY, OrderClient};
 use crate::clients::{
@@ -16,9 +15,10 @@ use crate::clients::{
     deadline::Deadline,
     outcome::Outcome,
 };
+use crate::ids::{OrderId, ProductId, UserId};
 
 impl OrderClient {
-    pub async fn get_order(&self, order_id: Uuid, deadline: Deadline) -> Outcome<order::Order> {
+    pub async fn get_order(&self, order_id: OrderId, deadline: Deadline) -> Outcome<order::Order> {
         const SPEC: Spec = Spec::read("GetOrder", &[R::OrderNotFound]);
         let request = GetOrderRequest {
             order_id: order_id.to_string(),
@@ -36,7 +36,7 @@ impl OrderClient {
 
     pub async fn list_orders(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         page_size: i32,
         page_token: String,
         deadline: Deadline,
@@ -58,7 +58,7 @@ impl OrderClient {
         .await
     }
 
-    pub async fn get_product(&self, product_id: Uuid, deadline: Deadline) -> Outcome<Product> {
+    pub async fn get_product(&self, product_id: ProductId, deadline: Deadline) -> Outcome<Product> {
         const SPEC: Spec = Spec::read("GetProduct", &[R::ProductNotFound]);
         let request = GetProductRequest {
             product_id: product_id.to_string(),

@@ -7,16 +7,16 @@ mod catalog;
 mod saga;
 
 use shop_proto::order::order_service_client::OrderServiceClient;
-use uuid::Uuid;
 
 use super::Intercepted;
+use crate::ids::PaymentId;
 
 const DEPENDENCY: &str = "order-svc";
 
 /// What MarkPaid records.
 #[derive(Debug, Clone, Copy)]
 pub struct PaidWith {
-    pub payment_id: Uuid,
+    pub payment_id: PaymentId,
     pub discount_amount: i64,
     pub paid_amount: i64,
 }

@@ -8,7 +8,6 @@ use shop_proto::{
         ReserveStockRequest,
     },
 };
-use uuid::Uuid;
 
 use super::{DEPENDENCY, OrderClient, PaidWith};
 use crate::clients::{
@@ -16,12 +15,13 @@ use crate::clients::{
     deadline::Deadline,
     outcome::Outcome,
 };
+use crate::ids::{OrderId, SagaId};
 
 impl OrderClient {
     pub async fn begin_payment(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         deadline: Deadline,
     ) -> Outcome<order::Order> {
         const SPEC: Spec = Spec::write(
@@ -52,8 +52,8 @@ impl OrderClient {
 
     pub async fn abort_payment(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         reason: &str,
         deadline: Deadline,
     ) -> Outcome<order::Order> {
@@ -76,8 +76,8 @@ impl OrderClient {
 
     pub async fn reserve_stock(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         deadline: Deadline,
     ) -> Outcome<()> {
         const SPEC: Spec = Spec::write(
@@ -108,8 +108,8 @@ impl OrderClient {
 
     pub async fn release_stock(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         deadline: Deadline,
     ) -> Outcome<()> {
         const SPEC: Spec = Spec::write("ReleaseStock", FORWARD_ATTEMPTS, &[]);
@@ -131,8 +131,8 @@ impl OrderClient {
 
     pub async fn mark_paid(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         paid: PaidWith,
         deadline: Deadline,
     ) -> Outcome<order::Order> {
@@ -157,8 +157,8 @@ impl OrderClient {
 
     pub async fn mark_failed(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         reason: &str,
         deadline: Deadline,
     ) -> Outcome<order::Order> {
@@ -181,8 +181,8 @@ impl OrderClient {
 
     pub async fn expire_order(
         &self,
-        order_id: Uuid,
-        saga_id: Uuid,
+        order_id: OrderId,
+        saga_id: SagaId,
         deadline: Deadline,
     ) -> Outcome<order::Order> {
         const SPEC: Spec = Spec::write(
@@ -207,7 +207,7 @@ impl OrderClient {
 
     pub async fn cancel_order(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         reason: &str,
         deadline: Deadline,
     ) -> Outcome<order::Order> {
@@ -236,7 +236,11 @@ impl OrderClient {
         .await
     }
 
-    pub async fn mark_received(&self, order_id: Uuid, deadline: Deadline) -> Outcome<order::Order> {
+    pub async fn mark_received(
+        &self,
+        order_id: OrderId,
+        deadline: Deadline,
+    ) -> Outcome<order::Order> {
         const SPEC: Spec = Spec::write(
             "MarkReceived",
             PUBLIC_ATTEMPTS,

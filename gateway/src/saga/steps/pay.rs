@@ -7,6 +7,7 @@ use shop_common::time::from_timestamp;
 use uuid::Uuid;
 
 use super::Deps;
+use crate::ids::{OrderId, PaymentId};
 use crate::{
     clients::{Deadline, Outcome, delivery::HOLD_MARGIN, order::PaidWith, payment::ChargeOf},
     saga::model::{Fate, Saga, Step},
@@ -52,7 +53,7 @@ pub(super) async fn forward(
                     .charge(charge, deadline)
                     .await
                     .map(|payment| {
-                        saga.payment_id = Uuid::try_parse(&payment.id).ok();
+                        saga.payment_id = Uuid::try_parse(&payment.id).ok().map(PaymentId);
                         saga.discount_amount = payment.discount_amount;
                         saga.paid_amount = payment.paid_amount;
                         let detail = format!("payment_id={}", payment.id);
@@ -90,7 +91,7 @@ pub(super) async fn forward(
 }
 
 /// The hold must outlive the saga, recovery included.
-async fn keep_hold(deps: Deps<'_>, order_id: Uuid, deadline: Deadline) -> Outcome<String> {
+async fn keep_hold(deps: Deps<'_>, order_id: OrderId, deadline: Deadline) -> Outcome<String> {
     let until = Utc::now() + deps.hold_for;
     deps.clients
         .delivery
