@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, metrics, worker};
+use shop_common::{
+    CancellationToken, app::Service, auth::InternalAuth, db, metrics, secret::ExposeSecret, worker,
+};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -32,14 +34,14 @@ impl App {
     /// service starts (and answers UNAVAILABLE for holds) while Redis is down.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect_with(
-            &config.database_url,
+            config.database_url.expose_secret(),
             config.db_max_connections,
             config.db_timeouts,
         )
         .await?;
         db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
-        let redis =
-            Redis::connect_lazily(&config.redis_url, config.redis_timeout).context("REDIS_URL")?;
+        let redis = Redis::connect_lazily(config.redis_url.expose_secret(), config.redis_timeout)
+            .context("REDIS_URL")?;
         // WAIT gets half of the command bound, so a missing replica is a clear
         // UNAVAILABLE rather than a timeout.
         let holds =

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, db, metrics};
+use shop_common::{CancellationToken, app::Service, db, metrics, secret::ExposeSecret};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -24,12 +24,18 @@ impl App {
     /// Connects to its database, migrates, declares its queue and binds. The broker is
     /// consumed when running, and reconnected for as long as it is away.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect(&config.database_url, config.db_max_connections).await?;
+        let pool = db::connect(
+            config.database_url.expose_secret(),
+            config.db_max_connections,
+        )
+        .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         // Before anyone publishes into a new system (up.sh and the tests start the
         // exporter first), so that no event is routed to no queue. A broker that is
         // not up yet is not fatal: the consumer declares the queue when it connects.
-        if let Err(err) = consumer::declare_queue(&config.amqp_url, &config.queue).await {
+        if let Err(err) =
+            consumer::declare_queue(config.amqp_url.expose_secret(), &config.queue).await
+        {
             tracing::warn!(
                 error = format!("{err:#}"),
                 "exporter queue not declared yet"

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
-use shop_common::config::{self, ConfigError, EnvSource};
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    secret::{Secret, secret},
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -11,9 +14,9 @@ pub struct Config {
     /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9554).
     pub metrics_addr: SocketAddr,
     /// The exporter's own database.
-    pub database_url: String,
+    pub database_url: Secret,
     /// The broker (`AMQP_URL`, required: the exporter is nothing without it).
-    pub amqp_url: String,
+    pub amqp_url: Secret,
     /// Its durable queue (`EXPORTER_QUEUE`, default `shop.exporter`); the dead letters
     /// go to `<queue>.dead-letter`.
     pub queue: String,
@@ -25,7 +28,7 @@ impl Config {
         Ok(Self {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50054")?,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9554")?,
-            database_url: config::required(env, "DATABASE_URL")?,
+            database_url: config::required_secret(env, "DATABASE_URL")?,
             amqp_url: shop_events::config::amqp_url(env)?
                 .ok_or(ConfigError::Missing("AMQP_URL"))?,
             queue: config::optional(env, "EXPORTER_QUEUE")
@@ -39,8 +42,8 @@ impl Config {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url,
-            amqp_url,
+            database_url: secret(database_url),
+            amqp_url: secret(amqp_url),
             queue: shop_events::cli::DEFAULT_QUEUE.to_owned(),
             db_max_connections: 4,
         }

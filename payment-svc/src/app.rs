@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, metrics};
+use shop_common::{
+    CancellationToken, app::Service, auth::InternalAuth, db, metrics, secret::ExposeSecret,
+};
 use shop_proto::payment::payment_service_server::PaymentServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -25,7 +27,7 @@ impl App {
     /// Connects, migrates and binds; nothing is served until `run_until_stopped`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = db::connect_with(
-            &config.database_url,
+            config.database_url.expose_secret(),
             config.db_max_connections,
             config.db_timeouts,
         )
