@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 
 use shop_common::{
     config::{self, ConfigError, EnvSource},
+    db,
     secret::{Secret, secret},
+    serving::Settings,
 };
 
 #[derive(Debug, Clone)]
@@ -35,6 +37,18 @@ impl Config {
                 .unwrap_or_else(|| shop_events::cli::DEFAULT_QUEUE.to_owned()),
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 4)?,
         })
+    }
+
+    /// What the shared serving piece binds: addresses and the database (with the
+    /// default session timeouts).
+    pub fn serving(&self) -> Settings<'_> {
+        Settings {
+            listen_addr: self.listen_addr,
+            metrics_addr: self.metrics_addr,
+            database_url: &self.database_url,
+            db_max_connections: self.db_max_connections,
+            db_timeouts: db::Timeouts::default(),
+        }
     }
 
     /// Settings for tests: port 0, the given database and broker.

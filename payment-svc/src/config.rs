@@ -6,6 +6,7 @@ use shop_common::{
     config::{self, ConfigError, EnvSource},
     db,
     secret::{Secret, secret},
+    serving::Settings,
 };
 
 #[derive(Debug, Clone)]
@@ -42,6 +43,17 @@ impl Config {
             log_retention: config::duration(env, "LOG_RETENTION", 30 * DAY)?,
             retention_every: Duration::from_secs(60),
         })
+    }
+
+    /// What the shared serving piece binds: addresses and the database.
+    pub fn serving(&self) -> Settings<'_> {
+        Settings {
+            listen_addr: self.listen_addr,
+            metrics_addr: self.metrics_addr,
+            database_url: &self.database_url,
+            db_max_connections: self.db_max_connections,
+            db_timeouts: self.db_timeouts,
+        }
     }
 
     /// Settings for tests: port 0 and the given database.
