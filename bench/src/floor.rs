@@ -20,7 +20,7 @@ use gateway::saga::{
 };
 use order_svc::{
     domain::{
-        Command,
+        self as order, Command,
         lifecycle::PaymentRecord,
         order::{LineRequest, NewOrder},
     },
@@ -48,6 +48,8 @@ pub struct Floor {
     payment: PgPool,
     deliveries: Deliveries,
     log: SagaLog,
+    /// The lease owner written with each saga, as a gateway instance writes its own.
+    owner: Uuid,
 }
 
 impl Floor {
@@ -65,6 +67,7 @@ impl Floor {
                 Duration::from_secs(3600),
             ),
             log: SagaLog::new(shop_common::db::connect(&db.gateway, POOL).await?, LEASE),
+            owner: Uuid::now_v7(),
         }))
     }
 
@@ -95,8 +98,8 @@ impl Floor {
             .await
             .map_err(|e| format!("hold: {e}"))?;
         let new = NewOrder {
-            id: order_id,
-            user_id: user,
+            id: order::OrderId(order_id),
+            user_id: order::UserId(user),
             lines,
             expires_at: Utc::now() + WINDOW,
         };
@@ -107,17 +110,18 @@ impl Floor {
         let mut saga = Saga::pay(order_id, user, None);
         let log = with_log.then_some(&self.log);
         if let Some(log) = log {
-            log.create(&saga, Uuid::nil())
+            log.create(&saga, self.owner)
                 .await
                 .map_err(|e| format!("saga log: {e}"))?;
         }
         let saga_id = saga.id;
+        let (order_key, order_saga) = (order::OrderId(order_id), order::SagaId(saga_id));
 
         self.step(log, &mut saga, Step::Lock).await?;
         let order = transitions::apply(
             &self.order,
-            order_id,
-            &Command::BeginPayment { saga: saga_id },
+            order_key,
+            &Command::BeginPayment { saga: order_saga },
         )
         .await
         .map_err(|e| format!("begin payment: {e}"))?;
@@ -132,7 +136,7 @@ impl Floor {
         self.done(log, &mut saga).await?;
 
         self.step(log, &mut saga, Step::Reserve).await?;
-        stock::reserve(&self.order, order_id, saga_id)
+        stock::reserve(&self.order, order_key, order_saga)
             .await
             .map_err(|e| format!("reserve: {e}"))?;
         self.done(log, &mut saga).await?;
@@ -167,15 +171,15 @@ impl Floor {
 
         self.step(log, &mut saga, Step::Finish).await?;
         let record = PaymentRecord {
-            payment_id: paid.id.0,
+            payment_id: order::PaymentId(paid.id.0),
             discount_amount: paid.discount_amount,
             paid_amount: paid.paid_amount,
         };
         transitions::apply(
             &self.order,
-            order_id,
+            order_key,
             &Command::MarkPaid {
-                saga: saga_id,
+                saga: order_saga,
                 payment: record,
             },
         )
@@ -243,7 +247,7 @@ pub async fn run(
                     .into_iter()
                     .filter_map(|l| {
                         Some(LineRequest {
-                            product_id: Uuid::try_parse(&l.product_id).ok()?,
+                            product_id: order::ProductId(Uuid::try_parse(&l.product_id).ok()?),
                             quantity: l.quantity,
                         })
                     })

@@ -57,7 +57,7 @@ impl Shopper {
             .connect()
             .await
             .context("connect to the gateway")?;
-        let bearer = BearerToken::new(Some(&token))?;
+        let bearer = BearerToken::new(Some(&token.clone().into()))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .tcp_nodelay(true)

@@ -8,6 +8,8 @@
 //! - [`metrics`]: the Prometheus recorder and the `/metrics` endpoint.
 //! - [`shutdown`]: the SIGINT/SIGTERM future.
 //! - [`grpc`]: serving routes with health, reflection and graceful drain.
+//! - [`serving`]: what every service's `App` holds (pool, listener, metrics) and its
+//!   run's end (serve, stop and await each worker).
 //! - [`grpc_calls`]: the span and metrics of every gRPC call served.
 //! - [`auth`]: the internal bearer token, server and client side.
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
@@ -32,6 +34,7 @@ pub mod ids;
 pub mod limit;
 pub mod metrics;
 pub mod secret;
+pub mod serving;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

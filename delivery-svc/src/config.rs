@@ -5,6 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use shop_common::{
     config::{self, ConfigError, EnvSource},
     db,
+    secret::{Secret, secret},
+    serving::Settings,
 };
 
 #[derive(Debug, Clone)]
@@ -13,11 +15,12 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9553).
     pub metrics_addr: SocketAddr,
-    pub database_url: String,
+    /// The service's own database (`DATABASE_URL`); it may carry a password.
+    pub database_url: Secret,
     /// `redis://host:port[/db]`, or `redis+sentinel://host:port[,host:port]/master_name`.
-    pub redis_url: String,
+    pub redis_url: Secret,
     /// Required bearer token on every DeliveryService call, when set.
-    pub internal_token: Option<String>,
+    pub internal_token: Option<Secret>,
     /// How long after a delivery is created it is received automatically.
     pub auto_receive_after: Duration,
     /// How often the automatic-receipt timer looks for due deliveries.
@@ -55,8 +58,8 @@ impl Config {
         Ok(Self {
             listen_addr,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9553")?,
-            database_url: config::required(env, "DATABASE_URL")?,
-            redis_url: config::required(env, "REDIS_URL")?,
+            database_url: config::required_secret(env, "DATABASE_URL")?,
+            redis_url: config::required_secret(env, "REDIS_URL")?,
             internal_token: config::internal_token(env, listen_addr)?,
             auto_receive_after: config::duration(
                 env,
@@ -76,13 +79,24 @@ impl Config {
         })
     }
 
+    /// What the shared serving piece binds: addresses and the database.
+    pub fn serving(&self) -> Settings<'_> {
+        Settings {
+            listen_addr: self.listen_addr,
+            metrics_addr: self.metrics_addr,
+            database_url: &self.database_url,
+            db_max_connections: self.db_max_connections,
+            db_timeouts: self.db_timeouts,
+        }
+    }
+
     /// Settings for tests: port 0 and the given database and Redis.
     pub fn for_tests(database_url: String, redis_url: String) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url,
-            redis_url,
+            database_url: secret(database_url),
+            redis_url: secret(redis_url),
             internal_token: None,
             auto_receive_after: Duration::from_secs(24 * 3600),
             timer_every: Duration::from_millis(200),

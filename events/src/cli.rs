@@ -9,7 +9,7 @@
 
 use std::{io::Write, process::ExitCode};
 
-use shop_common::config::ProcessEnv;
+use shop_common::{config::ProcessEnv, secret::ExposeSecret};
 
 const USAGE: &str = "usage: shopctl events tail [--key BINDING_KEY] [--count N]\n       shopctl events dead-letters [--queue QUEUE] [--peek N]";
 
@@ -52,7 +52,7 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(&url, command)) {
+    match runtime.block_on(run(url.expose_secret(), command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("shopctl: {err:#}");

@@ -2,13 +2,18 @@
 
 use std::time::Duration;
 
-use shop_common::config::{self, ConfigError, EnvSource};
+#[cfg(test)]
+use shop_common::secret::ExposeSecret;
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    secret::{Secret, secret},
+};
 
 /// What a relay needs; `None` from [`RelayConfig::from_env`] means "no broker".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RelayConfig {
     /// `amqp://user:pass@host:port/vhost`.
-    pub amqp_url: String,
+    pub amqp_url: Secret,
     /// How often an idle relay looks for new outbox rows (`RELAY_POLL_EVERY`, 200ms).
     pub poll_every: Duration,
 }
@@ -29,14 +34,14 @@ impl RelayConfig {
     /// Settings for tests: the given broker, a quick poll.
     pub fn for_tests(amqp_url: String) -> Self {
         Self {
-            amqp_url,
+            amqp_url: secret(amqp_url),
             poll_every: Duration::from_millis(50),
         }
     }
 }
 
 /// `AMQP_URL` when set; an error naming it when it is not an `amqp://` URL.
-pub fn amqp_url(env: &dyn EnvSource) -> Result<Option<String>, ConfigError> {
+pub fn amqp_url(env: &dyn EnvSource) -> Result<Option<Secret>, ConfigError> {
     let Some(raw) = config::optional(env, "AMQP_URL") else {
         return Ok(None);
     };
@@ -46,7 +51,7 @@ pub fn amqp_url(env: &dyn EnvSource) -> Result<Option<String>, ConfigError> {
             problem: format!("expected amqp://user:pass@host:port/vhost ({err})"),
         });
     }
-    Ok(Some(raw))
+    Ok(Some(secret(raw)))
 }
 
 /// The URL without its password, for logs.
@@ -73,8 +78,12 @@ mod tests {
 
     #[test]
     fn unset_or_blank_means_no_broker() {
-        assert_eq!(RelayConfig::from_env(&env(&[])), Ok(None));
-        assert_eq!(RelayConfig::from_env(&env(&[("AMQP_URL", " ")])), Ok(None));
+        assert!(RelayConfig::from_env(&env(&[])).unwrap().is_none());
+        assert!(
+            RelayConfig::from_env(&env(&[("AMQP_URL", " ")]))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -85,7 +94,11 @@ mod tests {
         )]))
         .unwrap()
         .unwrap();
-        assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(
+            config.amqp_url.expose_secret(),
+            "amqp://guest:guest@127.0.0.1:5672/%2f"
+        );
+        assert!(!format!("{config:?}").contains("guest:guest"));
         assert_eq!(config.poll_every, Duration::from_millis(200));
     }
 

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use lapin::{Channel, options::BasicPublishOptions, options::ConfirmSelectOptions};
-use shop_common::CancellationToken;
+use shop_common::{CancellationToken, secret::ExposeSecret};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
@@ -145,8 +145,11 @@ impl<O: Outbox> Relay<O> {
         pauses: &mut Pauses,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let connection =
-            broker::connect(&self.config.amqp_url, &format!("{} relay", self.service)).await?;
+        let connection = broker::connect(
+            self.config.amqp_url.expose_secret(),
+            &format!("{} relay", self.service),
+        )
+        .await?;
         let result = self
             .publish_while_leading(&connection, leadership, pauses, shutdown)
             .await;

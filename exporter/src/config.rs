@@ -2,7 +2,12 @@
 
 use std::net::SocketAddr;
 
-use shop_common::config::{self, ConfigError, EnvSource};
+use shop_common::{
+    config::{self, ConfigError, EnvSource},
+    db,
+    secret::{Secret, secret},
+    serving::Settings,
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -11,9 +16,9 @@ pub struct Config {
     /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9554).
     pub metrics_addr: SocketAddr,
     /// The exporter's own database.
-    pub database_url: String,
+    pub database_url: Secret,
     /// The broker (`AMQP_URL`, required: the exporter is nothing without it).
-    pub amqp_url: String,
+    pub amqp_url: Secret,
     /// Its durable queue (`EXPORTER_QUEUE`, default `shop.exporter`); the dead letters
     /// go to `<queue>.dead-letter`.
     pub queue: String,
@@ -25,7 +30,7 @@ impl Config {
         Ok(Self {
             listen_addr: config::socket_addr(env, "LISTEN_ADDR", "127.0.0.1:50054")?,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9554")?,
-            database_url: config::required(env, "DATABASE_URL")?,
+            database_url: config::required_secret(env, "DATABASE_URL")?,
             amqp_url: shop_events::config::amqp_url(env)?
                 .ok_or(ConfigError::Missing("AMQP_URL"))?,
             queue: config::optional(env, "EXPORTER_QUEUE")
@@ -34,13 +39,25 @@ impl Config {
         })
     }
 
+    /// What the shared serving piece binds: addresses and the database (with the
+    /// default session timeouts).
+    pub fn serving(&self) -> Settings<'_> {
+        Settings {
+            listen_addr: self.listen_addr,
+            metrics_addr: self.metrics_addr,
+            database_url: &self.database_url,
+            db_max_connections: self.db_max_connections,
+            db_timeouts: db::Timeouts::default(),
+        }
+    }
+
     /// Settings for tests: port 0, the given database and broker.
     pub fn for_tests(database_url: String, amqp_url: String) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url,
-            amqp_url,
+            database_url: secret(database_url),
+            amqp_url: secret(amqp_url),
             queue: shop_events::cli::DEFAULT_QUEUE.to_owned(),
             db_max_connections: 4,
         }

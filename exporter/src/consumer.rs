@@ -16,7 +16,10 @@ use lapin::{
     options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
     types::FieldTable,
 };
-use shop_common::{CancellationToken, db};
+use shop_common::{
+    CancellationToken, db,
+    secret::{ExposeSecret, Secret},
+};
 use shop_events::{
     broker::{self, within},
     topology,
@@ -38,7 +41,7 @@ const BINDINGS: &[&str] = &["order.#", "delivery.#"];
 
 pub struct Consumer {
     pub pool: PgPool,
-    pub amqp_url: String,
+    pub amqp_url: Secret,
     pub queue: String,
 }
 
@@ -93,7 +96,7 @@ impl Consumer {
         pauses: &mut Box<dyn Iterator<Item = Duration> + Send>,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let connection = broker::connect(&self.amqp_url, "exporter").await?;
+        let connection = broker::connect(self.amqp_url.expose_secret(), "exporter").await?;
         let result = async {
             let channel = broker::channel(&connection).await?;
             within(

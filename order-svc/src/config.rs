@@ -5,6 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use shop_common::{
     config::{self, ConfigError, EnvSource},
     db,
+    secret::{Secret, secret},
+    serving::Settings,
 };
 
 #[derive(Debug, Clone)]
@@ -13,9 +15,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// Prometheus `/metrics` address (`METRICS_ADDR`, default 127.0.0.1:9551).
     pub metrics_addr: SocketAddr,
-    pub database_url: String,
+    /// The service's own database (`DATABASE_URL`); it may carry a password.
+    pub database_url: Secret,
     /// Required bearer token on every OrderService call, when set.
-    pub internal_token: Option<String>,
+    pub internal_token: Option<Secret>,
     /// How often the expiry sweeper looks for unpaid orders past `expires_at`.
     pub sweep_every: Duration,
     pub db_max_connections: u32,
@@ -39,7 +42,7 @@ impl Config {
         Ok(Self {
             listen_addr,
             metrics_addr: config::socket_addr(env, "METRICS_ADDR", "127.0.0.1:9551")?,
-            database_url: config::required(env, "DATABASE_URL")?,
+            database_url: config::required_secret(env, "DATABASE_URL")?,
             internal_token: config::internal_token(env, listen_addr)?,
             sweep_every: config::duration(env, "EXPIRY_SWEEP_EVERY", Duration::from_secs(1))?,
             db_max_connections: config::positive_u32(env, "DB_MAX_CONNECTIONS", 16)?,
@@ -51,12 +54,23 @@ impl Config {
         })
     }
 
+    /// What the shared serving piece binds: addresses and the database.
+    pub fn serving(&self) -> Settings<'_> {
+        Settings {
+            listen_addr: self.listen_addr,
+            metrics_addr: self.metrics_addr,
+            database_url: &self.database_url,
+            db_max_connections: self.db_max_connections,
+            db_timeouts: self.db_timeouts,
+        }
+    }
+
     /// Settings for tests: port 0 and the given database.
     pub fn for_tests(database_url: String) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url,
+            database_url: secret(database_url),
             internal_token: None,
             sweep_every: Duration::from_millis(200),
             db_max_connections: 8,

@@ -1,11 +1,9 @@
 //! The one error type of order-svc and its single mapping to a gRPC status.
 
+use crate::domain::{OrderId, ProductId, Refusal, SagaId};
 use shop_common::status;
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
-use uuid::Uuid;
-
-use crate::domain::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -13,13 +11,13 @@ pub enum Error {
     #[error("invalid request")]
     Invalid(Vec<(String, String)>),
     #[error("product {0} not found")]
-    ProductNotFound(Uuid),
+    ProductNotFound(ProductId),
     #[error("order {0} not found")]
-    OrderNotFound(Uuid),
+    OrderNotFound(OrderId),
     #[error("{0}")]
     OutOfStock(String),
     #[error("order {0} already exists for another user")]
-    OrderIdTaken(Uuid),
+    OrderIdTaken(OrderId),
     #[error(
         "you have {open} unpaid orders open, the most allowed is {max}: pay or cancel one first"
     )]
@@ -29,7 +27,7 @@ pub enum Error {
     RequestKeyReused(String),
     /// ReserveStock after ReleaseStock of the same saga (a hanging reserve).
     #[error("stock of order {order_id} for saga {saga_id} was already released; reserve refused")]
-    ReservationReleased { order_id: Uuid, saga_id: Uuid },
+    ReservationReleased { order_id: OrderId, saga_id: SagaId },
     #[error("{0}")]
     Refused(#[from] Refusal),
     #[error("database unavailable")]

@@ -1,89 +1,69 @@
-//! Building and running payment-svc: pool, migrations, listener, gRPC routes, and the
-//! retention job (every business change happens inside a call).
+//! Building and running payment-svc: its routes (PaymentService) and its one worker
+//! (retention; every business change happens inside a call) on the shared [`Bound`]
+//! shape.
 
 use std::net::SocketAddr;
 
-use shop_common::{CancellationToken, app::Service, auth::InternalAuth, db, metrics};
+use shop_common::{
+    CancellationToken,
+    app::Service,
+    auth::InternalAuth,
+    serving::{Bound, Workers},
+};
 use shop_proto::payment::payment_service_server::PaymentServiceServer;
 use sqlx::PgPool;
-use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::{Config, grpc::PaymentApi, retention};
 
-/// The full name health reports SERVING and reflection lists.
+/// The gRPC service this app serves, as health and reflection report it.
 pub const SERVICE_NAME: &str = "shop.payment.v1.PaymentService";
 
 pub struct App {
-    listener: TcpListener,
-    metrics: metrics::Endpoint,
-    pool: PgPool,
+    bound: Bound,
     config: Config,
 }
 
 impl App {
     /// Connects, migrates and binds; nothing is served until `run_until_stopped`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = db::connect_with(
-            &config.database_url,
-            config.db_max_connections,
-            config.db_timeouts,
-        )
-        .await?;
-        db::migrate(&pool, &sqlx::migrate!("./migrations")).await?;
-        let listener = TcpListener::bind(config.listen_addr).await?;
-        let metrics = metrics::Endpoint::bind(config.metrics_addr)
-            .await?
-            .on_scrape(db::pool_gauges(pool.clone()));
-        Ok(Self {
-            listener,
-            metrics,
-            pool,
-            config,
-        })
+        let bound = Bound::bind(config.serving(), &sqlx::migrate!("./migrations")).await?;
+        Ok(Self { bound, config })
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.bound.pool()
     }
 
     /// The `/metrics` address actually bound.
     pub fn metrics_addr(&self) -> SocketAddr {
-        self.metrics
-            .local_addr()
-            .unwrap_or(self.config.metrics_addr)
+        self.bound.metrics_addr()
     }
 }
 
 impl Service for App {
     fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or(self.config.listen_addr)
+        self.bound.local_addr()
     }
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let retention = retention::spawn(
-            self.pool.clone(),
-            self.config.retention_every,
-            self.config.log_retention,
-            shutdown.clone(),
+        let (pool, config) = (self.bound.pool().clone(), self.config);
+        let mut workers = Workers::new();
+        workers.add(
+            "retention job",
+            retention::spawn(
+                pool.clone(),
+                config.retention_every,
+                config.log_retention,
+                shutdown.clone(),
+            ),
         );
-        let api = PaymentApi::new(self.pool);
         let server = PaymentServiceServer::with_interceptor(
-            api,
-            InternalAuth::new(self.config.internal_token.clone()),
+            PaymentApi::new(pool),
+            InternalAuth::new(config.internal_token.clone()),
         );
-        let routes = Routes::new(server);
-        let metrics = tokio::spawn(self.metrics.serve(shutdown.clone()));
-        let served =
-            shop_common::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown.clone())
-                .await;
-        shutdown.cancel();
-        if let Err(err) = retention.await {
-            tracing::warn!(error = %err, "retention job ended abnormally");
-        }
-        metrics::stopped(metrics).await;
-        served
+        self.bound
+            .serve(Routes::new(server), &[SERVICE_NAME], workers, shutdown)
+            .await
     }
 }

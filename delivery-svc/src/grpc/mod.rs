@@ -19,9 +19,6 @@ use tonic::{Request, Response, Status, service::interceptor::InterceptedService}
 
 use crate::{deliveries::Deliveries, domain::Action};
 
-/// The fully-qualified service name, for health and reflection.
-pub const SERVICE_NAME: &str = "shop.delivery.v1.DeliveryService";
-
 pub struct DeliveryApi {
     deliveries: Deliveries,
     /// Ends open event streams when the service shuts down.

@@ -155,7 +155,7 @@ where
          ON CONFLICT (order_id) DO NOTHING
          RETURNING *",
     )
-    .bind(DeliveryId::new().0)
+    .bind(DeliveryId::generate().0)
     .bind(hold.order_id.0)
     .bind(hold.user_id.0)
     .bind(saga_id.0)

@@ -5,7 +5,8 @@
 //! effect: a repeat returns the order unchanged), or a refusal naming the rule.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+
+use super::{PaymentId, SagaId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
@@ -51,20 +52,20 @@ impl OrderStatus {
 pub struct OrderState {
     pub status: OrderStatus,
     /// The saga holding PAYMENT_IN_PROGRESS, or the last one that held it.
-    pub saga_id: Option<Uuid>,
-    pub payment_id: Option<Uuid>,
+    pub saga_id: Option<SagaId>,
+    pub payment_id: Option<PaymentId>,
     pub expires_at: DateTime<Utc>,
     /// Some saga has stock reserved for this order and not released.
     pub holds_stock: bool,
 }
 
 impl OrderState {
-    fn held_by(&self, saga: Uuid) -> bool {
+    fn held_by(&self, saga: SagaId) -> bool {
         self.status == OrderStatus::PaymentInProgress && self.saga_id == Some(saga)
     }
 
     /// `saga` took the payment (the order may have moved on since).
-    fn paid_by(&self, saga: Uuid) -> bool {
+    fn paid_by(&self, saga: SagaId) -> bool {
         self.payment_id.is_some() && self.saga_id == Some(saga)
     }
 }
@@ -72,19 +73,34 @@ impl OrderState {
 /// The payment recorded by MarkPaid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaymentRecord {
-    pub payment_id: Uuid,
+    pub payment_id: PaymentId,
     pub discount_amount: i64,
     pub paid_amount: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    BeginPayment { saga: Uuid },
-    AbortPayment { saga: Uuid, reason: String },
-    MarkPaid { saga: Uuid, payment: PaymentRecord },
-    MarkFailed { saga: Uuid, reason: String },
-    Expire { saga: Option<Uuid> },
-    Cancel { reason: String },
+    BeginPayment {
+        saga: SagaId,
+    },
+    AbortPayment {
+        saga: SagaId,
+        reason: String,
+    },
+    MarkPaid {
+        saga: SagaId,
+        payment: PaymentRecord,
+    },
+    MarkFailed {
+        saga: SagaId,
+        reason: String,
+    },
+    Expire {
+        saga: Option<SagaId>,
+    },
+    Cancel {
+        reason: String,
+    },
     MarkReceived,
 }
 
@@ -222,7 +238,11 @@ fn transition(
 }
 
 /// ReserveStock takes stock only for the saga holding the payment lock.
-pub fn may_reserve(status: OrderStatus, holder: Option<Uuid>, saga: Uuid) -> Result<(), Refusal> {
+pub fn may_reserve(
+    status: OrderStatus,
+    holder: Option<SagaId>,
+    saga: SagaId,
+) -> Result<(), Refusal> {
     if status == OrderStatus::PaymentInProgress && holder == Some(saga) {
         Ok(())
     } else {
@@ -235,7 +255,7 @@ mod tests {
     use super::*;
     use chrono::Duration;
 
-    fn state(status: OrderStatus, saga: Option<Uuid>) -> OrderState {
+    fn state(status: OrderStatus, saga: Option<SagaId>) -> OrderState {
         OrderState {
             status,
             saga_id: saga,
@@ -245,16 +265,16 @@ mod tests {
         }
     }
 
-    fn paid(saga: Uuid) -> OrderState {
+    fn paid(saga: SagaId) -> OrderState {
         OrderState {
-            payment_id: Some(Uuid::now_v7()),
+            payment_id: Some(PaymentId::generate()),
             ..state(OrderStatus::Paid, Some(saga))
         }
     }
 
     #[test]
     fn begin_locks_a_pending_order_once() {
-        let saga = Uuid::now_v7();
+        let saga = SagaId::generate();
         let now = Utc::now();
         let begin = Command::BeginPayment { saga };
         let pending = state(OrderStatus::PendingPayment, None);
@@ -265,7 +285,7 @@ mod tests {
         let held = state(OrderStatus::PaymentInProgress, Some(saga));
         assert_eq!(decide(&held, &begin, now), Ok(Decision::Keep));
         let other = Command::BeginPayment {
-            saga: Uuid::now_v7(),
+            saga: SagaId::generate(),
         };
         assert_eq!(decide(&held, &other, now), Err(Refusal::HeldByAnotherSaga));
         assert_eq!(decide(&paid(saga), &begin, now), Ok(Decision::Keep));
@@ -280,7 +300,7 @@ mod tests {
         let pending = state(OrderStatus::PendingPayment, None);
         let later = pending.expires_at + Duration::seconds(1);
         let begin = Command::BeginPayment {
-            saga: Uuid::now_v7(),
+            saga: SagaId::generate(),
         };
         assert_eq!(decide(&pending, &begin, later), Ok(Decision::ExpireInstead));
         let expired = state(OrderStatus::Expired, None);
@@ -289,7 +309,7 @@ mod tests {
 
     #[test]
     fn abort_releases_only_its_own_lock() {
-        let saga = Uuid::now_v7();
+        let saga = SagaId::generate();
         let abort = Command::AbortPayment {
             saga,
             reason: "declined".into(),
@@ -303,7 +323,7 @@ mod tests {
             ),
             Ok(Decision::Move(OrderStatus::PendingPayment))
         );
-        let other = state(OrderStatus::PaymentInProgress, Some(Uuid::now_v7()));
+        let other = state(OrderStatus::PaymentInProgress, Some(SagaId::generate()));
         assert_eq!(decide(&other, &abort, now), Ok(Decision::Keep));
         assert_eq!(
             decide(&state(OrderStatus::PendingPayment, Some(saga)), &abort, now),
@@ -314,9 +334,9 @@ mod tests {
 
     #[test]
     fn mark_paid_needs_the_lock_and_repeats_quietly() {
-        let saga = Uuid::now_v7();
+        let saga = SagaId::generate();
         let payment = PaymentRecord {
-            payment_id: Uuid::now_v7(),
+            payment_id: PaymentId::generate(),
             discount_amount: 0,
             paid_amount: 10,
         };
@@ -343,7 +363,7 @@ mod tests {
             reason: String::new(),
         };
         let now = Utc::now();
-        let saga = Uuid::now_v7();
+        let saga = SagaId::generate();
         assert_eq!(
             decide(&state(OrderStatus::PendingPayment, None), &cancel, now),
             Ok(Decision::Move(OrderStatus::Cancelled))
@@ -380,7 +400,7 @@ mod tests {
 
     #[test]
     fn expire_failed_and_received_rules() {
-        let saga = Uuid::now_v7();
+        let saga = SagaId::generate();
         let now = Utc::now();
         let held = state(OrderStatus::PaymentInProgress, Some(saga));
         assert_eq!(

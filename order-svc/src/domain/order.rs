@@ -1,18 +1,16 @@
 //! Orders and their lines, and pricing a new order from catalog snapshots.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
-
 use shop_common::validate::MAX_CHARGE;
 
-use super::OrderStatus;
+use super::{OrderId, OrderStatus, PaymentId, ProductId, SagaId, UserId};
 
 pub const MAX_LINES: usize = 100;
 pub const MAX_QUANTITY: i32 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     pub quantity: i32,
     /// Price and name of the product when the order was placed.
     pub unit_price: i64,
@@ -21,8 +19,8 @@ pub struct OrderLine {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: OrderId,
+    pub user_id: UserId,
     pub status: OrderStatus,
     pub lines: Vec<OrderLine>,
     pub total_amount: i64,
@@ -31,8 +29,8 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub payment_id: Option<Uuid>,
-    pub saga_id: Option<Uuid>,
+    pub payment_id: Option<PaymentId>,
+    pub saga_id: Option<SagaId>,
     pub last_error: Option<String>,
     pub cancel_reason: Option<String>,
 }
@@ -40,15 +38,15 @@ pub struct Order {
 /// A requested line, before pricing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineRequest {
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     pub quantity: i32,
 }
 
 /// A validated CreateOrder request.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: OrderId,
+    pub user_id: UserId,
     pub lines: Vec<LineRequest>,
     pub expires_at: DateTime<Utc>,
 }
@@ -56,7 +54,7 @@ pub struct NewOrder {
 /// What the catalog says about a product when the order is placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceQuote {
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     pub name: String,
     pub price: i64,
 }
@@ -65,7 +63,7 @@ pub struct PriceQuote {
 pub enum PricingError {
     UnknownProduct {
         line: usize,
-        product_id: Uuid,
+        product_id: ProductId,
     },
     TotalOverflow,
     /// The total is more than a payment can take: the order could never be paid.
@@ -110,7 +108,7 @@ pub fn price_lines(
 mod tests {
     use super::*;
 
-    fn quote(id: Uuid, price: i64) -> PriceQuote {
+    fn quote(id: ProductId, price: i64) -> PriceQuote {
         PriceQuote {
             product_id: id,
             name: "thing".into(),
@@ -120,8 +118,8 @@ mod tests {
 
     #[test]
     fn same_product_on_several_lines_is_priced_per_line() {
-        let a = Uuid::now_v7();
-        let b = Uuid::now_v7();
+        let a = ProductId::generate();
+        let b = ProductId::generate();
         let requested = [
             LineRequest {
                 product_id: a,
@@ -144,7 +142,7 @@ mod tests {
 
     #[test]
     fn unknown_product_names_its_line() {
-        let a = Uuid::now_v7();
+        let a = ProductId::generate();
         let requested = [LineRequest {
             product_id: a,
             quantity: 1,
@@ -160,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_total_no_payment_can_take_is_refused() {
-        let a = Uuid::now_v7();
+        let a = ProductId::generate();
         let line = |quantity| LineRequest {
             product_id: a,
             quantity,
@@ -175,7 +173,7 @@ mod tests {
 
     #[test]
     fn overflowing_total_is_refused() {
-        let a = Uuid::now_v7();
+        let a = ProductId::generate();
         let requested = [
             LineRequest {
                 product_id: a,

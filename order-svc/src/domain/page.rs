@@ -7,6 +7,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::{OrderId, ProductId};
+
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
 
@@ -22,13 +24,14 @@ pub fn page_size(requested: i32) -> Result<i64, String> {
 const PRODUCT_PREFIX: &str = "p1.";
 const ORDER_PREFIX: &str = "o1.";
 
-pub fn product_token(last_id: Uuid) -> String {
-    format!("{PRODUCT_PREFIX}{}", last_id.simple())
+pub fn product_token(last_id: ProductId) -> String {
+    format!("{PRODUCT_PREFIX}{}", last_id.0.simple())
 }
 
-pub fn parse_product_token(raw: &str) -> Result<Uuid, String> {
+pub fn parse_product_token(raw: &str) -> Result<ProductId, String> {
     raw.strip_prefix(PRODUCT_PREFIX)
         .and_then(|hex| Uuid::try_parse(hex).ok())
+        .map(ProductId)
         .ok_or_else(|| "is not a page token from this service".to_owned())
 }
 
@@ -36,14 +39,14 @@ pub fn parse_product_token(raw: &str) -> Result<Uuid, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderCursor {
     pub created_at: DateTime<Utc>,
-    pub id: Uuid,
+    pub id: OrderId,
 }
 
 pub fn order_token(cursor: OrderCursor) -> String {
     format!(
         "{ORDER_PREFIX}{}.{}",
         cursor.created_at.timestamp_micros(),
-        cursor.id.simple()
+        cursor.id.0.simple()
     )
 }
 
@@ -53,7 +56,7 @@ pub fn parse_order_token(raw: &str) -> Result<OrderCursor, String> {
     let (micros, id) = rest.split_once('.').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
     let created_at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
-    let id = Uuid::try_parse(id).map_err(|_| bad())?;
+    let id = OrderId(Uuid::try_parse(id).map_err(|_| bad())?);
     Ok(OrderCursor { created_at, id })
 }
 
@@ -71,14 +74,14 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_reject_garbage() {
-        let id = Uuid::now_v7();
+        let id = ProductId::generate();
         assert_eq!(parse_product_token(&product_token(id)), Ok(id));
         assert!(parse_product_token("nope").is_err());
         assert!(parse_product_token(&id.to_string()).is_err());
 
         let cursor = OrderCursor {
             created_at: DateTime::<Utc>::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
-            id,
+            id: OrderId(id.0),
         };
         assert_eq!(parse_order_token(&order_token(cursor)), Ok(cursor));
         assert!(parse_order_token("o1.12.zz").is_err());

@@ -1,14 +1,15 @@
 //! Products of the catalog and the rules for creating them.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+
+use super::ProductId;
 
 /// Longest product name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
-    pub id: Uuid,
+    pub id: ProductId,
     pub name: String,
     pub price: i64,
     pub stock: i32,
@@ -50,7 +51,7 @@ pub struct NewProduct {
 /// A validated AdjustStock request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockAdjustment {
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     pub delta: i32,
     /// Makes a repeated adjustment count once.
     pub request_key: Option<String>,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Command, Order, OrderStatus, Product,
+        Command, Order, OrderId, OrderStatus, PaymentId, Product, ProductId, SagaId, UserId,
         lifecycle::PaymentRecord,
         order::{LineRequest, MAX_LINES, MAX_QUANTITY, NewOrder},
         page::{self, OrderCursor},
@@ -34,22 +34,24 @@ fn finish(violations: Violations) -> Result<(), Error> {
     }
 }
 
-/// A required UUID field on its own.
-pub fn uuid(field: &str, raw: &str) -> Result<Uuid, Error> {
+/// A required id field on its own (`ProductId`, `OrderId`...).
+pub fn id<T: From<Uuid>>(field: &str, raw: &str) -> Result<T, Error> {
     let mut v = Violations::new();
     let id = v.uuid(field, raw);
     finish(v)?;
-    id.ok_or_else(|| Error::invalid(field, "is required"))
+    id.map(T::from)
+        .ok_or_else(|| Error::invalid(field, "is required"))
 }
 
 /// `order_id` and `saga_id`, both required.
-pub fn order_and_saga(order_id: &str, saga_id: &str) -> Result<(Uuid, Uuid), Error> {
+pub fn order_and_saga(order_id: &str, saga_id: &str) -> Result<(OrderId, SagaId), Error> {
     let mut v = Violations::new();
     let order = v.uuid("order_id", order_id);
     let saga = v.uuid("saga_id", saga_id);
     finish(v)?;
     order
-        .zip(saga)
+        .map(OrderId)
+        .zip(saga.map(SagaId))
         .ok_or_else(|| Error::invalid("order_id", "is required"))
 }
 
@@ -96,7 +98,9 @@ pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<StockAdjustment, Err
     v.check(req.delta != 0, "delta", "must not be zero");
     let request_key = request_key(&mut v, &req.request_key);
     finish(v)?;
-    let product_id = id.ok_or_else(|| Error::invalid("product_id", "is required"))?;
+    let product_id = id
+        .map(ProductId)
+        .ok_or_else(|| Error::invalid("product_id", "is required"))?;
     Ok(StockAdjustment {
         product_id,
         delta: req.delta,
@@ -118,7 +122,7 @@ fn request_key(v: &mut Violations, raw: &str) -> Option<String> {
 }
 
 /// Page size and the position after which to list products.
-pub fn product_page(req: &pb::ListProductsRequest) -> Result<(i64, Option<Uuid>), Error> {
+pub fn product_page(req: &pb::ListProductsRequest) -> Result<(i64, Option<ProductId>), Error> {
     let mut v = Violations::new();
     let size = page::page_size(req.page_size)
         .map_err(|p| v.add("page_size", p))
@@ -133,7 +137,9 @@ pub fn product_page(req: &pb::ListProductsRequest) -> Result<(i64, Option<Uuid>)
     Ok((size.unwrap_or(page::DEFAULT_PAGE_SIZE), after))
 }
 
-pub fn order_page(req: &pb::ListOrdersRequest) -> Result<(Uuid, i64, Option<OrderCursor>), Error> {
+pub fn order_page(
+    req: &pb::ListOrdersRequest,
+) -> Result<(UserId, i64, Option<OrderCursor>), Error> {
     let mut v = Violations::new();
     let user = v.uuid("user_id", &req.user_id);
     let size = page::page_size(req.page_size)
@@ -146,7 +152,9 @@ pub fn order_page(req: &pb::ListOrdersRequest) -> Result<(Uuid, i64, Option<Orde
             .ok(),
     };
     finish(v)?;
-    let user = user.ok_or_else(|| Error::invalid("user_id", "is required"))?;
+    let user = user
+        .map(UserId)
+        .ok_or_else(|| Error::invalid("user_id", "is required"))?;
     Ok((user, size.unwrap_or(page::DEFAULT_PAGE_SIZE), after))
 }
 
@@ -173,8 +181,8 @@ pub fn new_order(req: &pb::CreateOrderRequest, now: DateTime<Utc>) -> Result<New
     finish(v)?;
     match (id, user_id, expires_at) {
         (Some(id), Some(user_id), Some(expires_at)) => Ok(NewOrder {
-            id,
-            user_id,
+            id: OrderId(id),
+            user_id: UserId(user_id),
             lines,
             expires_at,
         }),
@@ -208,7 +216,7 @@ fn line_requests(v: &mut Violations, lines: &[pbc::OrderLine]) -> Vec<LineReques
         );
         if let Some(product_id) = product_id {
             valid.push(LineRequest {
-                product_id,
+                product_id: ProductId(product_id),
                 quantity: line.quantity,
             });
         }
@@ -216,7 +224,7 @@ fn line_requests(v: &mut Violations, lines: &[pbc::OrderLine]) -> Vec<LineReques
     valid
 }
 
-pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(Uuid, Command), Error> {
+pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(OrderId, Command), Error> {
     let mut v = Violations::new();
     let order = v.uuid("order_id", &req.order_id);
     let saga = v.uuid("saga_id", &req.saga_id);
@@ -230,11 +238,11 @@ pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(Uuid, Command), Error> {
     finish(v)?;
     match (order, saga, payment_id) {
         (Some(order), Some(saga), Some(payment_id)) => Ok((
-            order,
+            OrderId(order),
             Command::MarkPaid {
-                saga,
+                saga: SagaId(saga),
                 payment: PaymentRecord {
-                    payment_id,
+                    payment_id: PaymentId(payment_id),
                     discount_amount: req.discount_amount,
                     paid_amount: req.paid_amount,
                 },
@@ -244,12 +252,14 @@ pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(Uuid, Command), Error> {
     }
 }
 
-pub fn expire(req: &pb::ExpireOrderRequest) -> Result<(Uuid, Command), Error> {
+pub fn expire(req: &pb::ExpireOrderRequest) -> Result<(OrderId, Command), Error> {
     let mut v = Violations::new();
     let order = v.uuid("order_id", &req.order_id);
-    let saga = v.optional_uuid("saga_id", &req.saga_id);
+    let saga = v.optional_uuid("saga_id", &req.saga_id).map(SagaId);
     finish(v)?;
-    let order = order.ok_or_else(|| Error::invalid("order_id", "is required"))?;
+    let order = order
+        .map(OrderId)
+        .ok_or_else(|| Error::invalid("order_id", "is required"))?;
     Ok((order, Command::Expire { saga }))
 }
 
@@ -276,7 +286,9 @@ pub fn product(p: Product) -> pbc::Product {
 }
 
 pub fn order(o: Order) -> pb::Order {
-    let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    fn text(id: Option<impl ToString>) -> String {
+        id.map(|id| id.to_string()).unwrap_or_default()
+    }
     pb::Order {
         id: o.id.to_string(),
         user_id: o.user_id.to_string(),

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{Command, page},
+    domain::{Command, OrderId, page},
     grpc::{convert, stream},
     store::{events, orders, products, stock, transitions},
 };
@@ -36,7 +36,7 @@ impl OrderApi {
 
     async fn apply(
         &self,
-        order_id: uuid::Uuid,
+        order_id: OrderId,
         command: Command,
     ) -> Result<Response<pb::Order>, Status> {
         let order = transitions::apply(&self.pool, order_id, &command).await?;
@@ -59,7 +59,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::GetProductRequest>,
     ) -> Result<Response<PbProduct>, Status> {
-        let id = convert::uuid("product_id", &request.get_ref().product_id)?;
+        let id = convert::id("product_id", &request.get_ref().product_id)?;
         let product = products::get(&self.pool, id).await?;
         Ok(Response::new(convert::product(product)))
     }
@@ -102,7 +102,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::GetOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let id = convert::uuid("order_id", &request.get_ref().order_id)?;
+        let id = convert::id("order_id", &request.get_ref().order_id)?;
         let order = orders::get(&self.pool, id).await?;
         Ok(Response::new(convert::order(order)))
     }
@@ -208,7 +208,7 @@ impl OrderService for OrderApi {
         request: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
         let req = request.get_ref();
-        let order = convert::uuid("order_id", &req.order_id)?;
+        let order = convert::id("order_id", &req.order_id)?;
         let reason = convert::reason(&req.reason);
         self.apply(order, Command::Cancel { reason }).await
     }
@@ -217,7 +217,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::MarkReceivedRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let order = convert::uuid("order_id", &request.get_ref().order_id)?;
+        let order = convert::id("order_id", &request.get_ref().order_id)?;
         self.apply(order, Command::MarkReceived).await
     }
 

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
-    domain::{EventKind, OrderStatus},
+    domain::{EventKind, OrderId, OrderStatus},
     error::Error,
 };
 
@@ -20,7 +20,7 @@ const OUTBOX_LOCK: i64 = 0x6f72_6472_5f65_7674;
 /// order rows changed: each event records the order's user and amounts as they now are.
 pub async fn append(
     conn: &mut PgConnection,
-    order_ids: &[Uuid],
+    order_ids: &[OrderId],
     kind: EventKind,
     status: OrderStatus,
 ) -> Result<(), sqlx::Error> {
@@ -28,6 +28,7 @@ pub async fn append(
         return Ok(());
     }
     let event_ids: Vec<Uuid> = order_ids.iter().map(|_| Uuid::now_v7()).collect();
+    let order_ids: Vec<Uuid> = order_ids.iter().map(|id| id.0).collect();
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(OUTBOX_LOCK)
         .execute(&mut *conn)
@@ -39,7 +40,7 @@ pub async fn append(
          FROM unnest($1::uuid[], $2::uuid[]) AS t(e, o) JOIN orders o ON o.id = t.o",
     )
     .bind(&event_ids)
-    .bind(order_ids)
+    .bind(&order_ids)
     .bind(kind.as_str())
     .bind(status.as_str())
     .execute(&mut *conn)

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        EventKind, Order, OrderLine, OrderStatus,
+        EventKind, Order, OrderId, OrderLine, OrderStatus, PaymentId, ProductId, SagaId, UserId,
         order::{NewOrder, PriceQuote, PricingError, price_lines},
         page::OrderCursor,
     },
@@ -56,8 +56,8 @@ impl OrderRow {
     pub fn into_order(self, lines: Vec<OrderLine>) -> Result<Order, Error> {
         Ok(Order {
             status: self.status()?,
-            id: self.id,
-            user_id: self.user_id,
+            id: OrderId(self.id),
+            user_id: UserId(self.user_id),
             lines,
             total_amount: self.total_amount,
             discount_amount: self.discount_amount,
@@ -65,8 +65,8 @@ impl OrderRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             updated_at: self.updated_at,
-            payment_id: self.payment_id,
-            saga_id: self.saga_id,
+            payment_id: self.payment_id.map(PaymentId),
+            saga_id: self.saga_id.map(SagaId),
             last_error: self.last_error,
             cancel_reason: self.cancel_reason,
         })
@@ -97,7 +97,7 @@ async fn lines_of(
     let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
     for row in rows {
         by_order.entry(row.order_id).or_default().push(OrderLine {
-            product_id: row.product_id,
+            product_id: ProductId(row.product_id),
             quantity: row.quantity,
             unit_price: row.unit_price,
             name: row.name,
@@ -125,13 +125,13 @@ pub async fn with_lines_one(pool: &PgPool, row: OrderRow) -> Result<Order, Error
     })
 }
 
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Order, Error> {
+pub async fn get(pool: &PgPool, id: OrderId) -> Result<Order, Error> {
     let row: Option<OrderRow> = sqlx::query_as(concat!(
         "SELECT ",
         order_columns!(),
         " FROM orders o WHERE o.id = $1"
     ))
-    .bind(id)
+    .bind(id.0)
     .fetch_optional(pool)
     .await?;
     let row = row.ok_or(Error::OrderNotFound(id))?;
@@ -141,7 +141,7 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Order, Error> {
 /// A user's orders, newest first, after `after`.
 pub async fn list_for_user(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     after: Option<OrderCursor>,
     limit: i64,
 ) -> Result<Vec<Order>, Error> {
@@ -152,9 +152,9 @@ pub async fn list_for_user(
           AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2, $3))
           ORDER BY o.created_at DESC, o.id DESC LIMIT $4"
     ))
-    .bind(user_id)
+    .bind(user_id.0)
     .bind(after.map(|c| c.created_at))
-    .bind(after.map(|c| c.id))
+    .bind(after.map(|c| c.id.0))
     .bind(limit)
     .fetch_all(pool)
     .await?;
@@ -172,7 +172,7 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
     if let Some(existing) = existing(pool, new).await? {
         return Ok(existing);
     }
-    let mut product_ids: Vec<Uuid> = new.lines.iter().map(|l| l.product_id).collect();
+    let mut product_ids: Vec<Uuid> = new.lines.iter().map(|l| l.product_id.0).collect();
     product_ids.sort_unstable();
     product_ids.dedup();
     let quotes: Vec<(Uuid, String, i64)> =
@@ -183,7 +183,7 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
     let quotes: Vec<PriceQuote> = quotes
         .into_iter()
         .map(|(product_id, name, price)| PriceQuote {
-            product_id,
+            product_id: ProductId(product_id),
             name,
             price,
         })
@@ -209,8 +209,8 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
         order_columns!()
     ))
-    .bind(new.id)
-    .bind(new.user_id)
+    .bind(new.id.0)
+    .bind(new.user_id.0)
     .bind(OrderStatus::PendingPayment.as_str())
     .bind(total)
     .bind(new.expires_at)
@@ -230,9 +230,9 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
          FROM unnest($2::int[], $3::uuid[], $4::int[], $5::bigint[], $6::text[])
               AS t(n, p, q, u, m)",
     )
-    .bind(new.id)
+    .bind(new.id.0)
     .bind(&line_nos)
-    .bind(lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.product_id.0).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
@@ -253,19 +253,19 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
 /// expired yet, counted under the user's lock (held until the caller commits).
 async fn refuse_past_open_cap(
     tx: &mut sqlx::PgConnection,
-    user: Uuid,
+    user: UserId,
     max_open: u32,
 ) -> Result<(), Error> {
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
         .bind(USER_LOCK_SPACE)
-        .bind(user)
+        .bind(user.0)
         .execute(&mut *tx)
         .await?;
     let open: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM orders WHERE user_id = $1 \
          AND status IN ('PENDING_PAYMENT', 'PAYMENT_IN_PROGRESS') AND expires_at > now()",
     )
-    .bind(user)
+    .bind(user.0)
     .fetch_one(&mut *tx)
     .await?;
     if open >= i64::from(max_open) {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Product,
+        Product, ProductId,
         product::{NewProduct, StockAdjustment},
     },
     error::Error,
@@ -29,7 +29,7 @@ struct ProductRow {
 impl From<ProductRow> for Product {
     fn from(row: ProductRow) -> Self {
         Self {
-            id: row.id,
+            id: ProductId(row.id),
             name: row.name,
             price: row.price,
             stock: row.stock,
@@ -82,23 +82,27 @@ pub async fn create(pool: &PgPool, new: &NewProduct) -> Result<Product, Error> {
     Ok(row.into())
 }
 
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Product, Error> {
+pub async fn get(pool: &PgPool, id: ProductId) -> Result<Product, Error> {
     let row: Option<ProductRow> =
         sqlx::query_as("SELECT id, name, price, stock, created_at FROM products WHERE id = $1")
-            .bind(id)
+            .bind(id.0)
             .fetch_optional(pool)
             .await?;
     row.map(Product::from).ok_or(Error::ProductNotFound(id))
 }
 
 /// Up to `limit` products with ids after `after`, in id order.
-pub async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> Result<Vec<Product>, Error> {
+pub async fn list(
+    pool: &PgPool,
+    after: Option<ProductId>,
+    limit: i64,
+) -> Result<Vec<Product>, Error> {
     let rows: Vec<ProductRow> = sqlx::query_as(
         "SELECT id, name, price, stock, created_at FROM products
          WHERE $1::uuid IS NULL OR id > $1
          ORDER BY id LIMIT $2",
     )
-    .bind(after)
+    .bind(after.map(|id| id.0))
     .bind(limit)
     .fetch_all(pool)
     .await?;
@@ -157,7 +161,7 @@ pub async fn adjust_stock(pool: &PgPool, change: &StockAdjustment) -> Result<Pro
          WHERE id = $1 AND stock::bigint + $2 >= 0 AND added + $2 <= 2147483647
          RETURNING id, name, price, stock, created_at",
     )
-    .bind(id)
+    .bind(id.0)
     .bind(delta)
     .fetch_optional(&mut *tx)
     .await?;
@@ -169,7 +173,7 @@ pub async fn adjust_stock(pool: &PgPool, change: &StockAdjustment) -> Result<Pro
         "INSERT INTO stock_adjustments (product_id, delta, reason, request_key)
          VALUES ($1, $2, 'ADJUSTMENT', $3)",
     )
-    .bind(id)
+    .bind(id.0)
     .bind(delta)
     .bind(change.request_key.as_deref())
     .execute(&mut *tx)
@@ -192,18 +196,18 @@ pub async fn adjust_stock(pool: &PgPool, change: &StockAdjustment) -> Result<Pro
 }
 
 /// The product and delta of the adjustment made with `key`.
-async fn adjusted_with(pool: &PgPool, key: &str) -> Result<Option<(Uuid, i32)>, Error> {
-    let found =
+async fn adjusted_with(pool: &PgPool, key: &str) -> Result<Option<(ProductId, i32)>, Error> {
+    let found: Option<(Uuid, i32)> =
         sqlx::query_as("SELECT product_id, delta FROM stock_adjustments WHERE request_key = $1")
             .bind(key)
             .fetch_optional(pool)
             .await?;
-    Ok(found)
+    Ok(found.map(|(id, delta)| (ProductId(id), delta)))
 }
 
 async fn same_adjustment(
     pool: &PgPool,
-    (product_id, delta): (Uuid, i32),
+    (product_id, delta): (ProductId, i32),
     change: &StockAdjustment,
 ) -> Result<Product, Error> {
     if product_id == change.product_id && delta == change.delta {
@@ -216,7 +220,7 @@ async fn same_adjustment(
 }
 
 /// Why the conditional UPDATE of `adjust_stock` matched nothing.
-async fn adjust_refusal(pool: &PgPool, id: Uuid, delta: i32) -> Error {
+async fn adjust_refusal(pool: &PgPool, id: ProductId, delta: i32) -> Error {
     let product = match get(pool, id).await {
         Ok(product) => product,
         Err(err) => return err,
@@ -231,7 +235,7 @@ async fn adjust_refusal(pool: &PgPool, id: Uuid, delta: i32) -> Error {
     }
     let added: Result<i64, sqlx::Error> =
         sqlx::query_scalar("SELECT added FROM products WHERE id = $1")
-            .bind(id)
+            .bind(id.0)
             .fetch_one(pool)
             .await;
     let reserved = match added {

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
-    domain::{OrderStatus, lifecycle, order::LineRequest},
+    domain::{OrderId, OrderStatus, ProductId, SagaId, lifecycle, order::LineRequest},
     error::Error,
 };
 
@@ -32,18 +32,18 @@ fn count<T>(name: &'static str, result: &Result<T, Error>, ok: &'static str) {
 }
 
 async fn check_now(pool: &PgPool, lines: &[LineRequest]) -> Result<(), Error> {
-    let mut wanted: BTreeMap<Uuid, i64> = BTreeMap::new();
+    let mut wanted: BTreeMap<ProductId, i64> = BTreeMap::new();
     for line in lines {
         *wanted.entry(line.product_id).or_default() += i64::from(line.quantity);
     }
-    let ids: Vec<Uuid> = wanted.keys().copied().collect();
+    let ids: Vec<Uuid> = wanted.keys().map(|id| id.0).collect();
     let found: Vec<(Uuid, String, i32)> =
         sqlx::query_as("SELECT id, name, stock FROM products WHERE id = ANY($1)")
             .bind(&ids)
             .fetch_all(pool)
             .await?;
     for (product_id, quantity) in wanted {
-        match found.iter().find(|(id, ..)| *id == product_id) {
+        match found.iter().find(|(id, ..)| *id == product_id.0) {
             None => return Err(Error::ProductNotFound(product_id)),
             Some((_, name, stock)) if i64::from(*stock) < quantity => {
                 return Err(out_of_stock(product_id, name, *stock, quantity));
@@ -58,18 +58,18 @@ async fn check_now(pool: &PgPool, lines: &[LineRequest]) -> Result<(), Error> {
 /// A repeat after success is a success; a reserve after the release is refused.
 /// Counted as `shop_stock_reservations_total{outcome}` (reserved, out_of_stock, failed).
 #[tracing::instrument(name = "reserve_stock", skip_all, fields(%order_id, saga_id = %saga))]
-pub async fn reserve(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
+pub async fn reserve(pool: &PgPool, order_id: OrderId, saga: SagaId) -> Result<(), Error> {
     let result = reserve_once(pool, order_id, saga).await;
     count("shop_stock_reservations_total", &result, "reserved");
     result
 }
 
-async fn reserve_once(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
+async fn reserve_once(pool: &PgPool, order_id: OrderId, saga: SagaId) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     // FOR SHARE keeps the order's status fixed until we commit.
     let order: Option<(String, Option<Uuid>)> =
         sqlx::query_as("SELECT status, saga_id FROM orders WHERE id = $1 FOR SHARE")
-            .bind(order_id)
+            .bind(order_id.0)
             .fetch_optional(&mut *tx)
             .await?;
     let (status, holder) = order.ok_or(Error::OrderNotFound(order_id))?;
@@ -81,8 +81,8 @@ async fn reserve_once(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), E
          VALUES ($1, $2, 'RESERVED', now())
          ON CONFLICT (order_id, saga_id) DO NOTHING RETURNING 1",
     )
-    .bind(order_id)
-    .bind(saga)
+    .bind(order_id.0)
+    .bind(saga.0)
     .fetch_optional(&mut *tx)
     .await?;
     if claimed.is_none() {
@@ -96,14 +96,14 @@ async fn reserve_once(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), E
     }
     let status = OrderStatus::parse(&status)
         .ok_or_else(|| Error::internal("unknown order status", anyhow::anyhow!("{status:?}")))?;
-    lifecycle::may_reserve(status, holder, saga)?;
+    lifecycle::may_reserve(status, holder.map(SagaId), saga)?;
 
     for (product_id, quantity) in quantities(&mut tx, order_id).await? {
         let taken: Option<i32> = sqlx::query_scalar(
             "UPDATE products SET stock = stock - $2, updated_at = now()
              WHERE id = $1 AND stock >= $2 RETURNING stock",
         )
-        .bind(product_id)
+        .bind(product_id.0)
         .bind(quantity)
         .fetch_optional(&mut *tx)
         .await?;
@@ -120,10 +120,10 @@ async fn reserve_once(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<(), E
 /// Puts back what `reserve` took for `saga`, once. Returns whether this call did it.
 /// Before any reserve it leaves a RELEASED tombstone, which refuses a late reserve.
 #[tracing::instrument(name = "release_stock", skip_all, fields(%order_id, saga_id = %saga))]
-pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, Error> {
+pub async fn release(pool: &PgPool, order_id: OrderId, saga: SagaId) -> Result<bool, Error> {
     let mut tx = pool.begin().await?;
     let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = $1")
-        .bind(order_id)
+        .bind(order_id.0)
         .fetch_optional(&mut *tx)
         .await?;
     if known.is_none() {
@@ -134,8 +134,8 @@ pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, 
          VALUES ($1, $2, 'RELEASED', now())
          ON CONFLICT (order_id, saga_id) DO NOTHING RETURNING 1",
     )
-    .bind(order_id)
-    .bind(saga)
+    .bind(order_id.0)
+    .bind(saga.0)
     .fetch_optional(&mut *tx)
     .await?;
     if tombstone.is_some() {
@@ -146,8 +146,8 @@ pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, 
         "UPDATE stock_reservations SET state = 'RELEASED', released_at = now()
          WHERE order_id = $1 AND saga_id = $2 AND state = 'RESERVED' RETURNING 1",
     )
-    .bind(order_id)
-    .bind(saga)
+    .bind(order_id.0)
+    .bind(saga.0)
     .fetch_optional(&mut *tx)
     .await?;
     if flipped.is_none() {
@@ -155,7 +155,7 @@ pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, 
     }
     for (product_id, quantity) in quantities(&mut tx, order_id).await? {
         sqlx::query("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1")
-            .bind(product_id)
+            .bind(product_id.0)
             .bind(quantity)
             .execute(&mut *tx)
             .await?;
@@ -167,37 +167,40 @@ pub async fn release(pool: &PgPool, order_id: Uuid, saga: Uuid) -> Result<bool, 
 
 /// Quantity per product over all lines, in product-id order: every transaction takes
 /// product rows in the same order, so two reserves cannot deadlock.
-async fn quantities(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<(Uuid, i32)>, Error> {
-    let rows = sqlx::query_as(
+async fn quantities(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<Vec<(ProductId, i32)>, Error> {
+    let rows: Vec<(Uuid, i32)> = sqlx::query_as(
         "SELECT product_id, sum(quantity)::integer FROM order_lines
          WHERE order_id = $1 GROUP BY product_id ORDER BY product_id",
     )
-    .bind(order_id)
+    .bind(order_id.0)
     .fetch_all(conn)
     .await?;
-    Ok(rows)
+    Ok(rows.into_iter().map(|(id, n)| (ProductId(id), n)).collect())
 }
 
 async fn fence_state(
     conn: &mut PgConnection,
-    order_id: Uuid,
-    saga: Uuid,
+    order_id: OrderId,
+    saga: SagaId,
 ) -> Result<Option<String>, Error> {
     let state = sqlx::query_scalar(
         "SELECT state FROM stock_reservations WHERE order_id = $1 AND saga_id = $2",
     )
-    .bind(order_id)
-    .bind(saga)
+    .bind(order_id.0)
+    .bind(saga.0)
     .fetch_optional(conn)
     .await?;
     Ok(state)
 }
 
 /// OUT_OF_STOCK naming the product that is short.
-async fn shortage(pool: &PgPool, product_id: Uuid, wanted: i32) -> Error {
+async fn shortage(pool: &PgPool, product_id: ProductId, wanted: i32) -> Error {
     let found: Result<Option<(String, i32)>, sqlx::Error> =
         sqlx::query_as("SELECT name, stock FROM products WHERE id = $1")
-            .bind(product_id)
+            .bind(product_id.0)
             .fetch_optional(pool)
             .await;
     match found {
@@ -207,7 +210,7 @@ async fn shortage(pool: &PgPool, product_id: Uuid, wanted: i32) -> Error {
     }
 }
 
-fn out_of_stock(product_id: Uuid, name: &str, stock: i32, wanted: i64) -> Error {
+fn out_of_stock(product_id: ProductId, name: &str, stock: i32, wanted: i64) -> Error {
     Error::OutOfStock(format!(
         "product {product_id} ({name}) is out of stock: {stock} left, {wanted} wanted"
     ))

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Command, Decision, EventKind, Order, OrderStatus, Refusal,
+        Command, Decision, EventKind, Order, OrderId, OrderStatus, PaymentId, Refusal, SagaId,
         lifecycle::{self, OrderState},
     },
     error::Error,
@@ -27,7 +27,7 @@ struct LockedRow {
 
 /// Applies `command` to the order and returns the order as it now is.
 #[tracing::instrument(name = "order_transition", skip_all, fields(%order_id))]
-pub async fn apply(pool: &PgPool, order_id: Uuid, command: &Command) -> Result<Order, Error> {
+pub async fn apply(pool: &PgPool, order_id: OrderId, command: &Command) -> Result<Order, Error> {
     let mut tx = pool.begin().await?;
     let locked: Option<LockedRow> = sqlx::query_as(concat!(
         "SELECT ",
@@ -37,14 +37,14 @@ pub async fn apply(pool: &PgPool, order_id: Uuid, command: &Command) -> Result<O
                    WHERE r.order_id = o.id AND r.state = 'RESERVED') AS holds_stock
          FROM orders o WHERE o.id = $1 FOR UPDATE OF o"
     ))
-    .bind(order_id)
+    .bind(order_id.0)
     .fetch_optional(&mut *tx)
     .await?;
     let locked = locked.ok_or(Error::OrderNotFound(order_id))?;
     let state = OrderState {
         status: locked.order.status()?,
-        saga_id: locked.order.saga_id,
-        payment_id: locked.order.payment_id,
+        saga_id: locked.order.saga_id.map(SagaId),
+        payment_id: locked.order.payment_id.map(PaymentId),
         expires_at: locked.order.expires_at,
         holds_stock: locked.holds_stock,
     };
@@ -100,7 +100,7 @@ pub async fn apply(pool: &PgPool, order_id: Uuid, command: &Command) -> Result<O
 /// Writes the move from `from` to `to` with the data `command` carries.
 async fn update(
     conn: &mut PgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     command: &Command,
@@ -127,11 +127,11 @@ async fn update(
          WHERE o.id = $1 AND o.status = $2 RETURNING ",
         order_columns!()
     ))
-    .bind(order_id)
+    .bind(order_id.0)
     .bind(from.as_str())
     .bind(to.as_str())
-    .bind(saga)
-    .bind(payment.map(|p| p.payment_id))
+    .bind(saga.map(|s| s.0))
+    .bind(payment.map(|p| p.payment_id.0))
     .bind(payment.map(|p| p.discount_amount))
     .bind(payment.map(|p| p.paid_amount))
     .bind(last_error)
@@ -143,38 +143,42 @@ async fn update(
 
 async fn payment_fence(
     conn: &mut PgConnection,
-    order_id: Uuid,
-    saga: Uuid,
+    order_id: OrderId,
+    saga: SagaId,
 ) -> Result<Option<String>, Error> {
     let state =
         sqlx::query_scalar("SELECT state FROM payment_fences WHERE order_id = $1 AND saga_id = $2")
-            .bind(order_id)
-            .bind(saga)
+            .bind(order_id.0)
+            .bind(saga.0)
             .fetch_optional(conn)
             .await?;
     Ok(state)
 }
 
-async fn mark_begun(conn: &mut PgConnection, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
+async fn mark_begun(conn: &mut PgConnection, order_id: OrderId, saga: SagaId) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO payment_fences (order_id, saga_id, state) VALUES ($1, $2, 'BEGUN')
          ON CONFLICT (order_id, saga_id) DO NOTHING",
     )
-    .bind(order_id)
-    .bind(saga)
+    .bind(order_id.0)
+    .bind(saga.0)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-async fn mark_aborted(conn: &mut PgConnection, order_id: Uuid, saga: Uuid) -> Result<(), Error> {
+async fn mark_aborted(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    saga: SagaId,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO payment_fences (order_id, saga_id, state) VALUES ($1, $2, 'ABORTED')
          ON CONFLICT (order_id, saga_id) DO UPDATE SET state = 'ABORTED', updated_at = now()
          WHERE payment_fences.state <> 'ABORTED'",
     )
-    .bind(order_id)
-    .bind(saga)
+    .bind(order_id.0)
+    .bind(saga.0)
     .execute(conn)
     .await?;
     Ok(())
@@ -199,6 +203,7 @@ pub async fn expire_overdue(pool: &PgPool, batch: i64) -> Result<usize, Error> {
     .bind(batch)
     .fetch_all(&mut *tx)
     .await?;
+    let expired: Vec<OrderId> = expired.into_iter().map(OrderId).collect();
     events::append(&mut tx, &expired, EventKind::Expired, OrderStatus::Expired).await?;
     tx.commit().await?;
     Ok(expired.len())

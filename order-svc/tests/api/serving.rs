@@ -46,7 +46,7 @@ async fn calls_without_the_internal_token_are_refused() {
         .connect()
         .await
         .unwrap();
-    let token = shop_common::auth::BearerToken::new(Some("s3cret")).unwrap();
+    let token = shop_common::auth::BearerToken::new(Some(&"s3cret".into())).unwrap();
     let mut authed = OrderServiceClient::with_interceptor(channel, token);
     let status = authed
         .get_order(GetOrderRequest { order_id: new_id() })

@@ -163,7 +163,7 @@ mod tests {
 
     fn coupon(user: UserId) -> Coupon {
         Coupon {
-            id: CouponId::new(),
+            id: CouponId::generate(),
             user_id: user,
             discount: Discount::Fixed(100),
             min_order_amount: 500,

@@ -159,11 +159,7 @@ mod tests {
 
     #[test]
     fn long_refund_reasons_are_cut() {
-        let cmd = RefundCommand::new(
-            OrderId(uuid::Uuid::nil()),
-            SagaId(uuid::Uuid::nil()),
-            &"é".repeat(1000),
-        );
+        let cmd = RefundCommand::new(OrderId::generate(), SagaId::generate(), &"é".repeat(1000));
         assert_eq!(cmd.reason.chars().count(), MAX_REFUND_REASON_CHARS);
     }
 }

@@ -103,7 +103,7 @@ pub fn new_coupon(req: &api::IssueCouponRequest) -> Result<NewCoupon, Status> {
     match (user, discount, min_order_amount, expires_at, key) {
         (Some(user), Some(discount), Some(min_order_amount), Some(expires_at), Some(key)) => {
             Ok(NewCoupon {
-                id: CouponId::new(),
+                id: CouponId::generate(),
                 user_id: UserId(user),
                 discount,
                 min_order_amount,

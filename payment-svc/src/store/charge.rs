@@ -79,7 +79,7 @@ async fn charge_once(pool: &PgPool, cmd: &ChargeCommand) -> Result<Payment, Erro
     let payment = payments::insert_charged(
         &mut tx,
         &Payment {
-            id: PaymentId::new(),
+            id: PaymentId::generate(),
             order_id: cmd.order_id,
             saga_id: cmd.saga_id,
             user_id: cmd.user_id,

@@ -47,7 +47,7 @@ async fn with_an_internal_token_calls_without_it_are_unauthenticated() {
         .unwrap();
     let mut client = PaymentServiceClient::with_interceptor(
         channel,
-        shop_common::auth::BearerToken::new(Some("s3cret")).unwrap(),
+        shop_common::auth::BearerToken::new(Some(&"s3cret".into())).unwrap(),
     );
     let wallet = client
         .get_wallet(GetWalletRequest { user_id: id() })
@@ -63,7 +63,7 @@ async fn a_database_outage_is_unavailable_and_passes() {
     // A private server, so stopping it does not disturb the other tests.
     let pg = shop_testkit::PgServer::start().unwrap();
     let url = pg.fresh_database().await;
-    let app = TestApp::spawn_with(|config| config.database_url = url).await;
+    let app = TestApp::spawn_with(|config| config.database_url = url.into()).await;
     let user = id();
     app.top_up(&user, 100).await;
 
