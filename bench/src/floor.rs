@@ -13,10 +13,13 @@ use delivery_svc::{
     domain::{self as delivery, HoldTtl},
     store::{holds::Holds, redis::Redis},
 };
-use gateway::saga::{
-    Saga, SagaLog, State,
-    log::LEASE,
-    model::{Entry, Phase, Step},
+use gateway::{
+    ids,
+    saga::{
+        Saga, SagaLog, State,
+        log::LEASE,
+        model::{Entry, Phase, Step},
+    },
 };
 use order_svc::{
     domain::{
@@ -107,14 +110,14 @@ impl Floor {
             .await
             .map_err(|e| format!("create order: {e}"))?;
 
-        let mut saga = Saga::pay(order_id, user, None);
+        let mut saga = Saga::pay(ids::OrderId(order_id), ids::UserId(user), None);
         let log = with_log.then_some(&self.log);
         if let Some(log) = log {
             log.create(&saga, self.owner)
                 .await
                 .map_err(|e| format!("saga log: {e}"))?;
         }
-        let saga_id = saga.id;
+        let saga_id = saga.id.0;
         let (order_key, order_saga) = (order::OrderId(order_id), order::SagaId(saga_id));
 
         self.step(log, &mut saga, Step::Lock).await?;
@@ -154,7 +157,7 @@ impl Floor {
         )
         .await
         .map_err(|e| format!("charge: {e}"))?;
-        saga.payment_id = Some(paid.id.0);
+        saga.payment_id = Some(ids::PaymentId(paid.id.0));
         saga.paid_amount = paid.paid_amount;
         self.done(log, &mut saga).await?;
 

@@ -141,6 +141,9 @@ impl Config {
     }
 }
 
+/// The `JWT_SECRET` of [`Config::for_tests`].
+pub const TEST_JWT_SECRET: &str = "test-secret-at-least-16-chars";
+
 impl Config {
     /// Settings for tests: port 0 for both faces, a short payment window.
     pub fn for_tests(
@@ -157,7 +160,7 @@ impl Config {
             order_svc_url: order,
             payment_svc_url: payment,
             delivery_svc_url: delivery,
-            jwt_secret: Secret::from("test-secret-at-least-16-chars"),
+            jwt_secret: Secret::from(TEST_JWT_SECRET),
             internal_token: None,
             payment_window: Duration::from_secs(300),
             db_max_connections: 8,

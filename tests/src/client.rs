@@ -53,7 +53,7 @@ impl User {
             .connect()
             .await
             .expect("connect to gateway");
-        let bearer = BearerToken::new(Some(&token)).expect("token is ascii");
+        let bearer = BearerToken::new(Some(&token.clone().into())).expect("token is ascii");
         Self {
             id,
             token,

@@ -230,7 +230,7 @@ impl Services {
             order,
             payment,
             delivery,
-            jwt_secret: gateway_config(&databases, "", "", "").jwt_secret,
+            jwt_secret: gateway::config::TEST_JWT_SECRET.to_owned(),
             databases,
             redis_url,
             wired,

@@ -83,7 +83,8 @@ impl Stack {
             payment.url(),
             delivery.url(),
         );
-        let jwt_secret = config.jwt_secret.clone();
+        let jwt_secret =
+            shop_common::secret::ExposeSecret::expose_secret(&config.jwt_secret).to_owned();
         let gateway = serve(gateway::App::build(config).await.expect("gateway builds"));
 
         Self {

@@ -90,9 +90,7 @@ impl Cluster {
             FaultProxy::start(service_addrs[1]).await?,
             FaultProxy::start(service_addrs[2]).await?,
         ];
-        let jwt_secret =
-            gateway::Config::for_tests(String::new(), String::new(), String::new(), String::new())
-                .jwt_secret;
+        let jwt_secret = gateway::config::TEST_JWT_SECRET.to_owned();
         let mut cluster = Self {
             databases,
             jwt_secret,

@@ -90,9 +90,7 @@ impl Deployment {
         }
         let second = sets.pop().unwrap();
         let first = sets.pop().unwrap();
-        let jwt_secret =
-            gateway::Config::for_tests(String::new(), String::new(), String::new(), String::new())
-                .jwt_secret;
+        let jwt_secret = gateway::config::TEST_JWT_SECRET.to_owned();
         Self {
             databases,
             redis_url,

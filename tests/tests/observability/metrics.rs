@@ -332,9 +332,7 @@ fn checkout_body(product: &str, quantity: i32) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_binary_serves_its_series_after_a_checkout() {
     let apps = start().await;
-    let secret =
-        gateway::Config::for_tests(String::new(), String::new(), String::new(), String::new())
-            .jwt_secret;
+    let secret = gateway::config::TEST_JWT_SECRET.to_owned();
     let admin = User::at(&apps.gateway_grpc, &secret, Role::Admin).await;
     let user = User::at(&apps.gateway_grpc, &secret, Role::User).await;
     let product = admin.create_product("Metered mug", 300, 3).await;
