@@ -1,3 +1,5 @@
+//! The gateway binary: `shop_common::app::main` with the gateway's config and app.
+
 use std::process::ExitCode;
 
 #[tokio::main]

@@ -18,13 +18,15 @@ mod receipt;
 
 use std::{future::Future, time::Duration};
 
+use tonic::metadata::MetadataMap;
+
 use crate::{
     admission::Admission,
     audit::{Action, Audit},
     auth::{Caller, Role},
     clients::{Clients, Deadline},
     error::Result,
-    idempotency::Keys,
+    idempotency::{Keyed, Keys},
     saga::Engine,
 };
 
@@ -62,6 +64,33 @@ impl Checkout {
             audit,
             payment_window,
         }
+    }
+
+    /// Claims the request's idempotency key for an operation that makes an order: a
+    /// first use gets a new order id, a retry the one its key made. The request's span
+    /// records which.
+    async fn claim_for_new_order(
+        &self,
+        caller: &Caller,
+        metadata: &MetadataMap,
+        operation: &str,
+        request: &impl prost::Message,
+        deadline: Deadline,
+    ) -> Result<Keyed> {
+        let keyed = self
+            .keys
+            .claim_request(
+                caller,
+                metadata,
+                operation,
+                request,
+                OrderId::generate(),
+                deadline,
+            )
+            .await?;
+        let order_id = keyed.claim.order_id();
+        tracing::Span::current().record("order_id", tracing::field::display(order_id));
+        Ok(keyed)
     }
 
     /// Runs `work`, an action of `caller` on an order of `owner`: recorded in the

@@ -71,18 +71,9 @@ impl Checkout {
         deadline: Deadline,
     ) -> Result<(public::Order, Claim)> {
         let keyed = self
-            .keys
-            .claim_request(
-                caller,
-                metadata,
-                "Checkout",
-                &request,
-                OrderId::generate(),
-                deadline,
-            )
+            .claim_for_new_order(caller, metadata, "Checkout", &request, deadline)
             .await?;
         let order_id = keyed.claim.order_id();
-        tracing::Span::current().record("order_id", tracing::field::display(order_id));
         // Once the order exists, a retry with this key must answer with it.
         let mut created = !matches!(keyed.claim, Claim::Fresh(_));
         let result = async {

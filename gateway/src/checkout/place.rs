@@ -30,18 +30,9 @@ impl Checkout {
         deadline: Deadline,
     ) -> Result<(public::Order, Claim)> {
         let keyed = self
-            .keys
-            .claim_request(
-                caller,
-                metadata,
-                "PlaceOrder",
-                &request,
-                OrderId::generate(),
-                deadline,
-            )
+            .claim_for_new_order(caller, metadata, "PlaceOrder", &request, deadline)
             .await?;
         let order_id = keyed.claim.order_id();
-        tracing::Span::current().record("order_id", tracing::field::display(order_id));
         let result = async {
             let resumed = match keyed.claim {
                 Claim::Finished(_) => return self.order(caller, order_id, deadline).await,
