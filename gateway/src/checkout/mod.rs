@@ -3,11 +3,11 @@
 //! reading an order back as a client sees it. The tonic impls in `api/` validate and
 //! call these; the sagas themselves are in `saga/`.
 //!
-//! - [`place`]: holding the delivery details and creating the order.
-//! - [`pay`]: the pay saga for an order, and Checkout.
-//! - [`cancel`]: cancelling an unpaid order, or a paid one by the cancel saga.
-//! - [`receipt`]: the shopper confirms receipt.
-//! - [`read`]: an order with its payment, delivery or held details; answers composed
+//! - `place`: holding the delivery details and creating the order.
+//! - `pay`: the pay saga for an order, and Checkout.
+//! - `cancel`: cancelling an unpaid order, or a paid one by the cancel saga.
+//! - `receipt`: the shopper confirms receipt.
+//! - `read`: an order with its payment, delivery or held details; answers composed
 //!   from what a saga saw.
 
 mod cancel;

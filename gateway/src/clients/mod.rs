@@ -4,7 +4,8 @@
 //! ambiguous attempt of a write). No caller compares reason strings.
 //!
 //! - [`deadline`]: the request's budget and what each call is given.
-//! - [`outcome`]: what an answer means, and how an unknown one is told to the public.
+//! - [`outcome`]: what an answer means (how an unknown one is told to the public is
+//!   `crate::error`'s).
 //! - `call`: the attempt loop every method goes through (retries, metrics).
 //! - [`order`], [`payment`], [`delivery`]: one client per service.
 
