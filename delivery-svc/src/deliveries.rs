@@ -74,7 +74,7 @@ impl Deliveries {
         self.holds
             .get(order_id)
             .await?
-            .ok_or(Error::NotFound("hold"))
+            .ok_or(Error::HoldNotFound(order_id))
     }
 
     /// Keeps the hold alive at least until `until` (capped at the maximum hold time).
@@ -114,7 +114,7 @@ impl Deliveries {
         self.holds
             .expire_at(order_id, at)
             .await?
-            .ok_or(Error::NotFound("hold"))
+            .ok_or(Error::HoldNotFound(order_id))
     }
 
     /// Remembers that the reader `consumer` has read the outbox up to `offset`.
@@ -203,7 +203,7 @@ impl Deliveries {
     pub async fn get(&self, order_id: OrderId) -> Result<Delivery, Error> {
         deliveries::find(&self.pool, order_id)
             .await?
-            .ok_or(Error::NotFound("delivery"))
+            .ok_or(Error::DeliveryNotFound(order_id))
     }
 
     /// Ship, deliver or receive; `owner` restricts it to that user's delivery.
@@ -216,7 +216,7 @@ impl Deliveries {
         transitions::apply(&self.pool, order_id, action, owner)
             .await?
             .map(transitions::Applied::delivery)
-            .ok_or(Error::NotFound("delivery"))
+            .ok_or(Error::DeliveryNotFound(order_id))
     }
 
     pub async fn events_after(&self, offset: i64, limit: i64) -> Result<Vec<DeliveryEvent>, Error> {

@@ -46,7 +46,10 @@ impl TryFrom<Row> for Delivery {
 
     fn try_from(r: Row) -> Result<Self, Error> {
         let status = DeliveryStatus::parse(&r.status).ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!("unknown delivery status {:?}", r.status))
+            Error::internal(
+                "inconsistent data",
+                anyhow::anyhow!("unknown delivery status {:?}", r.status),
+            )
         })?;
         Ok(Self {
             id: DeliveryId(r.id),
@@ -171,9 +174,12 @@ where
         // Unreachable under the lock (the row was looked for above), kept as a backstop.
         let existing = find_for_update(&mut tx, hold.order_id).await?;
         tx.commit().await?;
-        return existing
-            .map(Created::Existing)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("delivery conflict without a row")));
+        return existing.map(Created::Existing).ok_or_else(|| {
+            Error::internal(
+                "inconsistent data",
+                anyhow::anyhow!("delivery conflict without a row"),
+            )
+        });
     };
     let delivery = Delivery::try_from(row)?;
     events::append(

@@ -46,7 +46,12 @@ pub async fn refund(pool: &PgPool, cmd: &RefundCommand) -> Result<RefundOutcome,
     else {
         let payment = payments::of_saga(&mut tx, cmd.order_id, cmd.saga_id)
             .await?
-            .ok_or_else(|| Error::Inconsistent("charge fence without a payment".into()))?;
+            .ok_or_else(|| {
+                Error::internal(
+                    "inconsistent data",
+                    anyhow::anyhow!("charge fence without a payment"),
+                )
+            })?;
         return Ok(RefundOutcome::AlreadyRefunded(payment));
     };
     // Coupon before wallet: the same lock order as Charge, so the two cannot deadlock.

@@ -90,7 +90,10 @@ pub async fn top_up(pool: &PgPool, top_up: &TopUp) -> Result<(), Error> {
                 None => None,
             };
             let first = first.ok_or_else(|| {
-                Error::Inconsistent("idempotency key conflict without a ledger row".into())
+                Error::internal(
+                    "inconsistent data",
+                    anyhow::anyhow!("idempotency key conflict without a ledger row"),
+                )
             })?;
             same_amount(first, top_up.amount)
         }
