@@ -4,15 +4,15 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::{
-    coupons,
-    fences::{self, Fence},
-    ledger::{self, NewEntry},
-    payments, wallets,
-};
 use crate::{
     domain::{ChargeCommand, LedgerKind, Payment, PaymentId, PaymentStatus, Quote},
     error::Error,
+    store::{
+        coupons,
+        fences::{self, Fence},
+        ledger::{self, NewEntry},
+        payments, wallets,
+    },
 };
 
 /// Charges the order once for its saga; a repeat returns the first payment.

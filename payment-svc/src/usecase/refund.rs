@@ -3,15 +3,15 @@
 
 use sqlx::PgPool;
 
-use super::{
-    coupons,
-    fences::{self, Fence},
-    ledger::{self, NewEntry},
-    payments, wallets,
-};
 use crate::{
     domain::{LedgerKind, RefundCommand, RefundOutcome},
     error::Error,
+    store::{
+        coupons,
+        fences::{self, Fence},
+        ledger::{self, NewEntry},
+        payments, wallets,
+    },
 };
 
 /// Counted as `shop_payment_refunds_total` and `shop_payment_refunded_points_total`
