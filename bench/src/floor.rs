@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use delivery_svc::{
-    deliveries::Deliveries,
+    usecase::Deliveries,
     domain::{self as delivery, HoldTtl},
     store::{holds::Holds, redis::Redis},
 };
@@ -27,9 +27,9 @@ use order_svc::{
         lifecycle::PaymentRecord,
         order::{LineRequest, NewOrder},
     },
-    store::{orders, stock, transitions},
+    usecase::{orders, stock, transitions},
 };
-use payment_svc::{domain as payment, store::charge};
+use payment_svc::{domain as payment, usecase::charge};
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -14,6 +14,7 @@
 //! - [`auth`]: the internal bearer token, server and client side.
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
 //! - [`validate`]: collecting field violations; free text and amounts.
+//! - [`checked`]: the end of validation: violations to `Invalid`, accepted values out.
 //! - [`db`]: Postgres pools and constraint-error translation.
 //! - [`ids`]: the [`uuid_id!`] macro every crate declares its typed ids with.
 //! - [`secret`]: secrets that do not print in `Debug`.
@@ -25,6 +26,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod checked;
 pub mod config;
 pub mod db;
 pub mod detach;

@@ -18,10 +18,9 @@ use sqlx::PgPool;
 use tonic::service::Routes;
 
 use crate::{
-    Config,
-    deliveries::Deliveries,
-    grpc, relay, retention,
-    store::{holds::Holds, receipts, redis::Redis},
+    Config, grpc, relay, retention,
+    store::{holds::Holds, redis::Redis},
+    usecase::{Deliveries, receipts},
 };
 
 /// The gRPC service this app serves, as health and reflection report it.

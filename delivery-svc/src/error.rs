@@ -1,19 +1,22 @@
 //! The one error type of delivery-svc and its single mapping to `tonic::Status`.
 
-use shop_common::status;
+use shop_common::{checked::Unchecked, status};
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
-use crate::domain::{Action, TransitionError};
+use crate::domain::{Action, OrderId, TransitionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input: `(field path, what is wrong)` for every problem found.
     #[error("invalid request")]
-    Validation(Vec<(String, String)>),
-    /// No hold or no delivery (also another user's delivery).
-    #[error("{0} not found")]
-    NotFound(&'static str),
+    Invalid(Vec<(String, String)>),
+    /// No hold for the order (it expired, was released, or never was).
+    #[error("hold of order {0} not found")]
+    HoldNotFound(OrderId),
+    /// No delivery for the order (also another user's delivery).
+    #[error("delivery of order {0} not found")]
+    DeliveryNotFound(OrderId),
     /// The order is held for another user.
     #[error("the order's delivery info is held for another user")]
     HoldTaken,
@@ -36,8 +39,27 @@ pub enum Error {
     NotReplicated { acked: i64, min: u32 },
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    #[error("{context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl Error {
+    pub fn internal(context: &'static str, source: impl Into<anyhow::Error>) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
+}
+
+impl From<Unchecked> for Error {
+    fn from(err: Unchecked) -> Self {
+        Self::internal("validation passed without a value", err)
+    }
 }
 
 impl From<Error> for Status {
@@ -45,12 +67,13 @@ impl From<Error> for Status {
         let precondition =
             |reason, msg: String| status::error(Code::FailedPrecondition, reason, msg);
         match err {
-            Error::Validation(violations) => status::validation(&violations),
-            Error::NotFound(what) => status::error(
-                Code::NotFound,
-                ErrorReason::NotFound,
-                format!("{what} not found"),
-            ),
+            Error::Invalid(violations) => status::validation(&violations),
+            Error::HoldNotFound(_) => {
+                status::error(Code::NotFound, ErrorReason::NotFound, "hold not found")
+            }
+            Error::DeliveryNotFound(_) => {
+                status::error(Code::NotFound, ErrorReason::NotFound, "delivery not found")
+            }
             Error::HoldTaken => status::error(
                 Code::Aborted,
                 ErrorReason::InvalidState,
@@ -98,7 +121,7 @@ impl From<Error> for Status {
                 status::unavailable("database", &err)
             }
             Error::Database(err) => status::internal("database error", &err),
-            Error::Internal(err) => status::internal("unexpected error", err.as_ref()),
+            Error::Internal { context, source } => status::internal(context, source.as_ref()),
         }
     }
 }

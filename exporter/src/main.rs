@@ -1,3 +1,4 @@
+//! The exporter binary: telemetry, config from the environment, consume until a signal.
 use std::process::ExitCode;
 
 #[tokio::main]

@@ -1,7 +1,7 @@
 //! The one error type of order-svc and its single mapping to a gRPC status.
 
 use crate::domain::{OrderId, ProductId, Refusal, SagaId};
-use shop_common::status;
+use shop_common::{checked::Unchecked, db, status};
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
@@ -30,8 +30,8 @@ pub enum Error {
     ReservationReleased { order_id: OrderId, saga_id: SagaId },
     #[error("{0}")]
     Refused(#[from] Refusal),
-    #[error("database unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
     #[error("{context}")]
     Internal {
         context: &'static str,
@@ -53,14 +53,9 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(err: sqlx::Error) -> Self {
-        shop_common::db::count_timeout(&err);
-        if shop_common::db::is_unavailable(&err) {
-            Self::Unavailable(err)
-        } else {
-            Self::internal("database query failed", err)
-        }
+impl From<Unchecked> for Error {
+    fn from(err: Unchecked) -> Self {
+        Self::internal("validation passed without a value", err)
     }
 }
 
@@ -95,7 +90,11 @@ impl From<Error> for Status {
                 let (code, reason) = refusal_code(refusal);
                 status::error(code, reason, message)
             }
-            Error::Unavailable(source) => status::unavailable("the order database", &source),
+            Error::Database(source) if db::is_unavailable(&source) => {
+                db::count_timeout(&source);
+                status::unavailable("the order database", &source)
+            }
+            Error::Database(source) => status::internal("database query failed", &source),
             Error::Internal { context, source } => status::internal(context, source.as_ref()),
         }
     }

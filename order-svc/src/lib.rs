@@ -1,11 +1,20 @@
 //! order-svc owns the catalog (products and stock) and orders, in its own Postgres
 //! database. Only the gateway calls it.
 //!
-//! - [`config`]: settings from the environment.
-//! - [`app`]: building and serving the app (gRPC routes and the expiry sweeper).
-//! - [`domain`]: products, orders and the order state machine; no transport, no SQL.
+//! A call goes down four layers, each in its own module, the same in every service:
+//!
+//! - [`grpc`]: the OrderService implementation (`service.rs`), proto <-> domain
+//!   conversions with request validation (`convert.rs`), StreamEvents (`stream.rs`).
+//!   No SQL, no transactions.
+//! - [`usecase`]: what each call does: owns the transaction, locks, calls the
+//!   domain's `decide`, writes through the store, appends the outbox event.
 //! - [`store`]: all SQL: catalog, orders, transitions, stock fences, outbox.
-//! - [`grpc`]: the OrderService implementation and proto conversions.
+//! - [`domain`]: products, orders and the order state machine; no transport, no SQL.
+//!
+//! Around them:
+//!
+//! - [`config`]: settings from the environment.
+//! - [`app`]: building and serving the app (routes and workers).
 //! - [`sweeper`]: the background worker expiring unpaid orders.
 //! - [`relay`]: publishing the outbox to RabbitMQ when `AMQP_URL` is set.
 //! - [`retention`]: the job deleting old outbox events and moot saga fences.
@@ -20,6 +29,7 @@ pub mod relay;
 pub mod retention;
 pub mod store;
 pub mod sweeper;
+pub mod usecase;
 
 pub use app::App;
 pub use config::Config;

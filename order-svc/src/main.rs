@@ -1,3 +1,4 @@
+//! The order-svc binary: telemetry, config from the environment, serve until a signal.
 use std::process::ExitCode;
 
 #[tokio::main]

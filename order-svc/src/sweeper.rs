@@ -7,7 +7,7 @@ use shop_common::{CancellationToken, worker};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
-use crate::store::transitions;
+use crate::usecase::transitions;
 
 const BATCH: usize = 100;
 

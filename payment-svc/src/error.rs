@@ -1,6 +1,6 @@
 //! The one error type of payment-svc and its single mapping to `tonic::Status`.
 
-use shop_common::{db, status};
+use shop_common::{checked::Unchecked, db, status};
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
@@ -8,6 +8,10 @@ use crate::domain::{CouponId, CouponRejection, OrderId, SagaId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Bad input: `(field, description)` pairs. Nothing was changed.
+    #[error("invalid request")]
+    Invalid(Vec<(String, String)>),
+
     #[error("not enough points: the balance is {balance} and {due} is due")]
     InsufficientPoints { balance: i64, due: i64 },
 
@@ -36,18 +40,38 @@ pub enum Error {
     #[error("no payment for order {0}")]
     PaymentNotFound(OrderId),
 
-    /// A stored row breaks an invariant the schema should have kept.
-    #[error("inconsistent data: {0}")]
-    Inconsistent(String),
-
-    #[error(transparent)]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
+
+    /// A bug or a stored row that breaks an invariant the schema should have kept.
+    #[error("{context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl Error {
+    pub fn internal(context: &'static str, source: impl Into<anyhow::Error>) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
+}
+
+impl From<Unchecked> for Error {
+    fn from(err: Unchecked) -> Self {
+        Self::internal("validation passed without a value", err)
+    }
 }
 
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         match err {
+            Error::Invalid(violations) => status::validation(&violations),
             Error::InsufficientPoints { .. } => status::error(
                 Code::FailedPrecondition,
                 ErrorReason::InsufficientPoints,
@@ -77,12 +101,12 @@ impl From<Error> for Status {
             Error::PaymentNotFound(_) => {
                 status::error(Code::NotFound, ErrorReason::NotFound, message)
             }
-            Error::Inconsistent(_) => status::internal("payment data is inconsistent", &err),
             Error::Database(ref cause) if db::is_unavailable(cause) => {
                 db::count_timeout(cause);
                 status::unavailable("the payment database", cause)
             }
             Error::Database(ref cause) => status::internal("payment database error", cause),
+            Error::Internal { context, source } => status::internal(context, source.as_ref()),
         }
     }
 }

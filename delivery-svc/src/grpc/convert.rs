@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use shop_common::{time, validate::Violations};
+use shop_common::{
+    checked::{self, Checked},
+    time,
+    validate::Violations,
+};
 use shop_proto::{common as pb, delivery as api};
 
 use crate::{
@@ -14,12 +18,9 @@ use crate::{
     error::Error,
 };
 
+/// Every violation found, as INVALID_ARGUMENT / VALIDATION_FAILED.
 fn finish(v: Violations) -> Result<(), Error> {
-    if v.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Validation(v.list().to_vec()))
-    }
+    checked::finish(v).map_err(Error::Invalid)
 }
 
 /// A request that names only an order.
@@ -27,7 +28,7 @@ pub fn order_id(raw: &str) -> Result<OrderId, Error> {
     let mut v = Violations::new();
     let id = v.uuid("order_id", raw);
     finish(v)?;
-    id.map(OrderId).ok_or(Error::Validation(Vec::new()))
+    Ok(OrderId(id.checked("order_id")?))
 }
 
 pub struct HoldInput {
@@ -81,15 +82,12 @@ pub fn hold_request(req: api::HoldDeliveryRequest, max_ttl: Duration) -> Result<
         },
     };
     finish(v)?;
-    match (order_id, user_id, info, ttl) {
-        (Some(order_id), Some(user_id), Some(info), Some(ttl)) => Ok(HoldInput {
-            order_id: OrderId(order_id),
-            user_id: UserId(user_id),
-            info,
-            ttl,
-        }),
-        _ => Err(Error::Validation(Vec::new())),
-    }
+    Ok(HoldInput {
+        order_id: OrderId(order_id.checked("order_id")?),
+        user_id: UserId(user_id.checked("user_id")?),
+        info: info.checked("info")?,
+        ttl: ttl.checked("ttl")?,
+    })
 }
 
 pub fn extend_request(
@@ -109,10 +107,10 @@ pub fn extend_request(
         Some(until) => until,
     };
     finish(v)?;
-    match (order_id, until) {
-        (Some(order_id), Some(until)) => Ok((OrderId(order_id), until)),
-        _ => Err(Error::Validation(Vec::new())),
-    }
+    Ok((
+        OrderId(order_id.checked("order_id")?),
+        until.checked("until")?,
+    ))
 }
 
 pub fn confirm_request(
@@ -123,10 +121,11 @@ pub fn confirm_request(
     let saga_id = v.uuid("saga_id", &req.saga_id);
     let payment_id = v.optional_uuid("payment_id", &req.payment_id);
     finish(v)?;
-    match (order_id, saga_id) {
-        (Some(o), Some(s)) => Ok((OrderId(o), SagaId(s), payment_id.map(PaymentId))),
-        _ => Err(Error::Validation(Vec::new())),
-    }
+    Ok((
+        OrderId(order_id.checked("order_id")?),
+        SagaId(saga_id.checked("saga_id")?),
+        payment_id.map(PaymentId),
+    ))
 }
 
 pub fn cancel_request(req: &api::CancelDeliveryRequest) -> Result<(OrderId, SagaId), Error> {
@@ -139,10 +138,10 @@ pub fn cancel_request(req: &api::CancelDeliveryRequest) -> Result<(OrderId, Saga
         "must be at most 500 characters",
     );
     finish(v)?;
-    match (order_id, saga_id) {
-        (Some(o), Some(s)) => Ok((OrderId(o), SagaId(s))),
-        _ => Err(Error::Validation(Vec::new())),
-    }
+    Ok((
+        OrderId(order_id.checked("order_id")?),
+        SagaId(saga_id.checked("saga_id")?),
+    ))
 }
 
 /// A compensation's reason as stored: control characters blanked, never refused (an
@@ -168,10 +167,7 @@ pub fn set_expiry_request(
         Some(at) => at,
     };
     finish(v)?;
-    match (order_id, at) {
-        (Some(order_id), Some(at)) => Ok((OrderId(order_id), at)),
-        _ => Err(Error::Validation(Vec::new())),
-    }
+    Ok((OrderId(order_id.checked("order_id")?), at.checked("at")?))
 }
 
 /// The offset a StreamEvents request starts after, and the reader's name if given.
@@ -192,10 +188,10 @@ pub fn receipt_request(req: &api::ConfirmReceiptRequest) -> Result<(OrderId, Use
     let order_id = v.uuid("order_id", &req.order_id);
     let user_id = v.uuid("user_id", &req.user_id);
     finish(v)?;
-    match (order_id, user_id) {
-        (Some(o), Some(u)) => Ok((OrderId(o), UserId(u))),
-        _ => Err(Error::Validation(Vec::new())),
-    }
+    Ok((
+        OrderId(order_id.checked("order_id")?),
+        UserId(user_id.checked("user_id")?),
+    ))
 }
 
 fn info(info: DeliveryInfo) -> pb::DeliveryInfo {

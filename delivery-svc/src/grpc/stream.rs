@@ -10,7 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::convert;
-use crate::deliveries::Deliveries;
+use crate::usecase::Deliveries;
 
 const POLL_EVERY: Duration = Duration::from_millis(200);
 const BATCH: i64 = 500;

@@ -1,4 +1,5 @@
-//! Reading deliveries, and creating one from a hold (with its DELIVERY_CREATED event).
+//! The SQL of deliveries: reading (also under the row lock), the cancel-fence check,
+//! and inserting one made from a hold.
 
 use std::time::Duration;
 
@@ -6,21 +7,17 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{
-    events::{self, NewEvent},
-    lock_order,
-};
 use crate::{
     domain::{
-        Delivery, DeliveryId, DeliveryInfo, DeliveryStatus, EventKind, Hold, OrderId, PaymentId,
-        SagaId, UserId,
+        Delivery, DeliveryId, DeliveryInfo, DeliveryStatus, Hold, OrderId, PaymentId, SagaId,
+        UserId,
     },
     error::Error,
 };
 
 /// A `deliveries` row (`SELECT *`; columns not listed here are ignored).
 #[derive(sqlx::FromRow)]
-pub(super) struct Row {
+pub(crate) struct Row {
     id: Uuid,
     order_id: Uuid,
     user_id: Uuid,
@@ -46,7 +43,10 @@ impl TryFrom<Row> for Delivery {
 
     fn try_from(r: Row) -> Result<Self, Error> {
         let status = DeliveryStatus::parse(&r.status).ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!("unknown delivery status {:?}", r.status))
+            Error::internal(
+                "inconsistent data",
+                anyhow::anyhow!("unknown delivery status {:?}", r.status),
+            )
         })?;
         Ok(Self {
             id: DeliveryId(r.id),
@@ -81,7 +81,7 @@ pub async fn find(pool: &PgPool, order_id: OrderId) -> Result<Option<Delivery>, 
     row.map(Delivery::try_from).transpose()
 }
 
-pub(super) async fn find_for_update(
+pub async fn find_for_update(
     conn: &mut PgConnection,
     order_id: OrderId,
 ) -> Result<Option<Delivery>, Error> {
@@ -93,7 +93,8 @@ pub(super) async fn find_for_update(
     row.map(Delivery::try_from).transpose()
 }
 
-async fn fenced(
+/// Whether the saga's cancel came first and left its fence.
+pub async fn fenced(
     conn: &mut PgConnection,
     order_id: OrderId,
     saga_id: SagaId,
@@ -107,45 +108,14 @@ async fn fenced(
     .await
 }
 
-pub enum Created {
-    New(Delivery),
-    /// Another call created it first.
-    Existing(Delivery),
-    /// The saga's cancel got here first.
-    Fenced,
-    /// No delivery, and no hold to make one from.
-    NoHold,
-}
-
-/// Creates the delivery for a paid order from its hold, with its DELIVERY_CREATED
-/// event, in one transaction under the order's lock. Everything it decides on is read
-/// under that lock: whether a delivery exists, whether the saga's cancel fenced it,
-/// and the hold itself (`read_hold`). So two attempts of one ConfirmDelivery, a cancel
-/// and a hold's expiry are seen in one order by all of them: an attempt that waited
-/// for the lock never acts on a hold it read before another attempt decided.
-pub async fn create<F>(
-    pool: &PgPool,
-    order_id: OrderId,
+/// Inserts the delivery made from `hold`; `None` when the order already has one.
+pub async fn insert(
+    conn: &mut PgConnection,
+    hold: &Hold,
     saga_id: SagaId,
     payment_id: Option<PaymentId>,
     receive_after: Duration,
-    read_hold: F,
-) -> Result<Created, Error>
-where
-    F: AsyncFnOnce() -> Result<Option<Hold>, Error>,
-{
-    let mut tx = pool.begin().await?;
-    lock_order(&mut tx, order_id).await?;
-    if let Some(existing) = find_for_update(&mut tx, order_id).await? {
-        tx.commit().await?;
-        return Ok(Created::Existing(existing));
-    }
-    if fenced(&mut tx, order_id, saga_id).await? {
-        return Ok(Created::Fenced);
-    }
-    let Some(hold) = read_hold().await? else {
-        return Ok(Created::NoHold);
-    };
+) -> Result<Option<Delivery>, Error> {
     let receive_after_ms = i64::try_from(receive_after.as_millis()).unwrap_or(i64::MAX);
     let row: Option<Row> = sqlx::query_as(
         "INSERT INTO deliveries (id, order_id, user_id, saga_id, payment_id, status,
@@ -165,28 +135,7 @@ where
     .bind(&hold.info.contact)
     .bind(&hold.info.requirement)
     .bind(receive_after_ms)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(conn)
     .await?;
-    let Some(row) = row else {
-        // Unreachable under the lock (the row was looked for above), kept as a backstop.
-        let existing = find_for_update(&mut tx, hold.order_id).await?;
-        tx.commit().await?;
-        return existing
-            .map(Created::Existing)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("delivery conflict without a row")));
-    };
-    let delivery = Delivery::try_from(row)?;
-    events::append(
-        &mut tx,
-        &[NewEvent {
-            delivery_id: delivery.id,
-            order_id: delivery.order_id,
-            kind: EventKind::Created,
-            status: delivery.status,
-            auto_received: false,
-        }],
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Created::New(delivery))
+    row.map(Delivery::try_from).transpose()
 }

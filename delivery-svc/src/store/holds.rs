@@ -253,12 +253,12 @@ fn encode(user_id: UserId, info: &DeliveryInfo) -> Result<String, Error> {
             requirement: info.requirement.clone(),
         },
     };
-    serde_json::to_string(&stored).map_err(|err| Error::Internal(err.into()))
+    serde_json::to_string(&stored).map_err(|err| Error::internal("cannot encode a hold", err))
 }
 
 fn decode(order_id: OrderId, raw: &str, pttl: i64) -> Result<Hold, Error> {
-    let stored: Stored = serde_json::from_str(raw)
-        .map_err(|err| Error::Internal(anyhow::Error::new(err).context("corrupt hold in redis")))?;
+    let stored: Stored =
+        serde_json::from_str(raw).map_err(|err| Error::internal("corrupt hold in redis", err))?;
     let StoredInfo {
         recipient_name,
         address,

@@ -1,7 +1,9 @@
 //! All storage: SQL for deliveries, fences and the outbox (Postgres), holds (Redis).
+//! Functions take a pool or the caller's connection; transactions belong to
+//! [`crate::usecase`].
 //!
-//! - [`deliveries`]: reading and creating deliveries (with the cancel fence check).
-//! - [`transitions`]: status changes and cancellation (or its tombstone).
+//! - [`deliveries`]: reading and inserting deliveries, and the cancel fence check.
+//! - [`transitions`]: the status update and the cancel fence (tombstone).
 //! - [`receipts`]: the automatic-receipt claim.
 //! - [`events`]: the outbox.
 //! - [`holds`] and [`redis`]: holds in Redis and the connection behind them.
@@ -22,7 +24,7 @@ use crate::domain::OrderId;
 const ORDER_LOCK_SPACE: i32 = 0x0de1_0001;
 
 /// Held until the end of the transaction.
-async fn lock_order(conn: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
+pub async fn lock_order(conn: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
         .bind(ORDER_LOCK_SPACE)
         .bind(order_id.0)

@@ -180,7 +180,10 @@ fn classify(what: &'static str, err: RedisError) -> Error {
     if transient {
         Error::RedisUnavailable(format!("{what}: {err}"))
     } else {
-        Error::Internal(anyhow::Error::new(err).context(what))
+        Error::internal(
+            "redis command failed",
+            anyhow::Error::new(err).context(what),
+        )
     }
 }
 

@@ -1,106 +1,23 @@
-//! Status changes of an existing delivery, each with its event in the same transaction,
-//! and cancellation, which leaves a tombstone when there is no delivery yet.
+//! The SQL of status changes: the conditional status update (which erases a cancelled
+//! delivery's personal data in the same statement) and the cancel fence.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
-use super::{
-    deliveries::{Row, find_for_update},
-    events::{self, NewEvent},
-    lock_order,
-};
+use super::deliveries::Row;
 use crate::{
-    domain::{
-        Action, Delivery, EventKind, OrderId, SagaId, Transition, UserId, delivery::transition,
-    },
+    domain::{Delivery, DeliveryStatus, OrderId, SagaId},
     error::Error,
 };
 
-pub enum Applied {
-    Changed(Delivery),
-    /// A repeat: the delivery was already in the target status.
-    Unchanged(Delivery),
-}
-
-impl Applied {
-    pub fn delivery(self) -> Delivery {
-        match self {
-            Self::Changed(d) | Self::Unchanged(d) => d,
-        }
-    }
-}
-
-/// Applies `action` to the order's delivery. `None` when there is no delivery, or it
-/// belongs to someone other than `owner` (when given).
-pub async fn apply(
-    pool: &PgPool,
-    order_id: OrderId,
-    action: Action,
-    owner: Option<UserId>,
-) -> Result<Option<Applied>, Error> {
-    let mut tx = pool.begin().await?;
-    let Some(delivery) = find_for_update(&mut tx, order_id).await? else {
-        return Ok(None);
-    };
-    if owner.is_some_and(|owner| owner != delivery.user_id) {
-        return Ok(None);
-    }
-    let applied = change(&mut tx, delivery, action, None).await?;
-    tx.commit().await?;
-    Ok(Some(applied))
-}
-
-pub enum Cancelled {
-    Now(Delivery),
-    Already(Delivery),
-    /// There was no delivery: a fence now refuses this saga's late ConfirmDelivery.
-    Tombstone,
-}
-
-/// Cancels a PREPARING delivery, or fences the saga when there is none yet.
-pub async fn cancel(
-    pool: &PgPool,
-    order_id: OrderId,
-    saga_id: SagaId,
-    reason: &str,
-) -> Result<Cancelled, Error> {
-    let mut tx = pool.begin().await?;
-    lock_order(&mut tx, order_id).await?;
-    let outcome = match find_for_update(&mut tx, order_id).await? {
-        Some(delivery) => match change(&mut tx, delivery, Action::Cancel, Some(reason)).await? {
-            Applied::Changed(d) => Cancelled::Now(d),
-            Applied::Unchanged(d) => Cancelled::Already(d),
-        },
-        None => {
-            sqlx::query(
-                "INSERT INTO delivery_cancel_fences (order_id, saga_id, reason)
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(order_id.0)
-            .bind(saga_id.0)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-            Cancelled::Tombstone
-        }
-    };
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// Decides with the state machine, then writes the new status (its timestamp column
-/// too) and the event. The row is locked by the caller. A cancelled delivery will not
-/// be delivered: its recipient, address, contact and note are erased in the same
-/// statement.
-async fn change(
+/// Writes `to` (its timestamp column too) over the delivery's current status. A
+/// cancelled delivery will not be delivered: its recipient, address, contact and note
+/// are erased in the same statement.
+pub async fn update_status(
     conn: &mut PgConnection,
-    delivery: Delivery,
-    action: Action,
+    delivery: &Delivery,
+    to: DeliveryStatus,
     reason: Option<&str>,
-) -> Result<Applied, Error> {
-    let to = match transition(delivery.status, action)? {
-        Transition::Unchanged => return Ok(Applied::Unchanged(delivery)),
-        Transition::To(to) => to,
-    };
+) -> Result<Delivery, Error> {
     let row: Row = sqlx::query_as(
         "UPDATE deliveries SET status = $2,
              shipped_at = CASE WHEN $2 = 'SHIPPED' THEN now() ELSE shipped_at END,
@@ -120,19 +37,27 @@ async fn change(
     .bind(to.as_str())
     .bind(delivery.status.as_str())
     .bind(reason)
-    .fetch_one(&mut *conn)
+    .fetch_one(conn)
     .await?;
-    let changed = Delivery::try_from(row)?;
-    events::append(
-        conn,
-        &[NewEvent {
-            delivery_id: changed.id,
-            order_id: changed.order_id,
-            kind: EventKind::entering(to),
-            status: to,
-            auto_received: false,
-        }],
+    Delivery::try_from(row)
+}
+
+/// The tombstone of a cancel that came before any delivery: it refuses this saga's
+/// late ConfirmDelivery.
+pub async fn insert_cancel_fence(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    saga_id: SagaId,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO delivery_cancel_fences (order_id, saga_id, reason)
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
+    .bind(order_id.0)
+    .bind(saga_id.0)
+    .bind(reason)
+    .execute(conn)
     .await?;
-    Ok(Applied::Changed(changed))
+    Ok(())
 }

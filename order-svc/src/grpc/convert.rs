@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use shop_common::{
+    checked::{self, Checked},
     time::{from_timestamp, to_timestamp},
     validate::Violations,
 };
@@ -26,21 +27,17 @@ use crate::{
 /// compensation must not fail on its wording (the gateway refuses them from users).
 const MAX_REASON_CHARS: usize = 500;
 
-fn finish(violations: Violations) -> Result<(), Error> {
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(violations.list().to_vec()))
-    }
+/// Every violation found, as INVALID_ARGUMENT / VALIDATION_FAILED.
+fn finish(v: Violations) -> Result<(), Error> {
+    checked::finish(v).map_err(Error::Invalid)
 }
 
 /// A required id field on its own (`ProductId`, `OrderId`...).
-pub fn id<T: From<Uuid>>(field: &str, raw: &str) -> Result<T, Error> {
+pub fn id<T: From<Uuid>>(field: &'static str, raw: &str) -> Result<T, Error> {
     let mut v = Violations::new();
     let id = v.uuid(field, raw);
     finish(v)?;
-    id.map(T::from)
-        .ok_or_else(|| Error::invalid(field, "is required"))
+    Ok(T::from(id.checked(field)?))
 }
 
 /// `order_id` and `saga_id`, both required.
@@ -49,10 +46,10 @@ pub fn order_and_saga(order_id: &str, saga_id: &str) -> Result<(OrderId, SagaId)
     let order = v.uuid("order_id", order_id);
     let saga = v.uuid("saga_id", saga_id);
     finish(v)?;
-    order
-        .map(OrderId)
-        .zip(saga.map(SagaId))
-        .ok_or_else(|| Error::invalid("order_id", "is required"))
+    Ok((
+        OrderId(order.checked("order_id")?),
+        SagaId(saga.checked("saga_id")?),
+    ))
 }
 
 pub fn reason(raw: &str) -> String {
@@ -83,7 +80,7 @@ pub fn new_product(req: &pb::CreateProductRequest) -> Result<NewProduct, Error> 
     v.check(req.stock >= 0, "stock", "must not be negative");
     let request_key = request_key(&mut v, &req.request_key);
     finish(v)?;
-    let name = name.ok_or_else(|| Error::invalid("name", "is required"))?;
+    let name = name.checked("name")?;
     Ok(NewProduct {
         name,
         price: req.price,
@@ -98,9 +95,7 @@ pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<StockAdjustment, Err
     v.check(req.delta != 0, "delta", "must not be zero");
     let request_key = request_key(&mut v, &req.request_key);
     finish(v)?;
-    let product_id = id
-        .map(ProductId)
-        .ok_or_else(|| Error::invalid("product_id", "is required"))?;
+    let product_id = ProductId(id.checked("product_id")?);
     Ok(StockAdjustment {
         product_id,
         delta: req.delta,
@@ -152,9 +147,7 @@ pub fn order_page(
             .ok(),
     };
     finish(v)?;
-    let user = user
-        .map(UserId)
-        .ok_or_else(|| Error::invalid("user_id", "is required"))?;
+    let user = UserId(user.checked("user_id")?);
     Ok((user, size.unwrap_or(page::DEFAULT_PAGE_SIZE), after))
 }
 
@@ -179,15 +172,12 @@ pub fn new_order(req: &pb::CreateOrderRequest, now: DateTime<Utc>) -> Result<New
         Some(at) => at,
     };
     finish(v)?;
-    match (id, user_id, expires_at) {
-        (Some(id), Some(user_id), Some(expires_at)) => Ok(NewOrder {
-            id: OrderId(id),
-            user_id: UserId(user_id),
-            lines,
-            expires_at,
-        }),
-        _ => Err(Error::invalid("order_id", "is required")),
-    }
+    Ok(NewOrder {
+        id: OrderId(id.checked("order_id")?),
+        user_id: UserId(user_id.checked("user_id")?),
+        lines,
+        expires_at: expires_at.checked("expires_at")?,
+    })
 }
 
 /// A CheckStock request: the lines to look at.
@@ -236,20 +226,18 @@ pub fn mark_paid(req: &pb::MarkPaidRequest) -> Result<(OrderId, Command), Error>
     );
     v.check(req.paid_amount >= 0, "paid_amount", "must not be negative");
     finish(v)?;
-    match (order, saga, payment_id) {
-        (Some(order), Some(saga), Some(payment_id)) => Ok((
-            OrderId(order),
-            Command::MarkPaid {
-                saga: SagaId(saga),
-                payment: PaymentRecord {
-                    payment_id: PaymentId(payment_id),
-                    discount_amount: req.discount_amount,
-                    paid_amount: req.paid_amount,
-                },
-            },
-        )),
-        _ => Err(Error::invalid("order_id", "is required")),
-    }
+    let payment = PaymentRecord {
+        payment_id: PaymentId(payment_id.checked("payment_id")?),
+        discount_amount: req.discount_amount,
+        paid_amount: req.paid_amount,
+    };
+    Ok((
+        OrderId(order.checked("order_id")?),
+        Command::MarkPaid {
+            saga: SagaId(saga.checked("saga_id")?),
+            payment,
+        },
+    ))
 }
 
 pub fn expire(req: &pb::ExpireOrderRequest) -> Result<(OrderId, Command), Error> {
@@ -257,9 +245,7 @@ pub fn expire(req: &pb::ExpireOrderRequest) -> Result<(OrderId, Command), Error>
     let order = v.uuid("order_id", &req.order_id);
     let saga = v.optional_uuid("saga_id", &req.saga_id).map(SagaId);
     finish(v)?;
-    let order = order
-        .map(OrderId)
-        .ok_or_else(|| Error::invalid("order_id", "is required"))?;
+    let order = OrderId(order.checked("order_id")?);
     Ok((order, Command::Expire { saga }))
 }
 

@@ -1,5 +1,6 @@
-//! `shop.order.v1.OrderService`: validates each request, runs it against the store,
-//! and converts the answer. Errors become statuses through `From<Error>` only.
+//! `shop.order.v1.OrderService`: decodes and validates each request, calls its use
+//! case, and converts the answer. No SQL, no transactions; errors become statuses
+//! through `From<Error>` only.
 
 use chrono::Utc;
 use shop_common::CancellationToken;
@@ -13,7 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     domain::{Command, OrderId, page},
     grpc::{convert, stream},
-    store::{events, orders, products, stock, transitions},
+    usecase::{catalog as products, events, orders, stock, transitions},
 };
 
 #[derive(Clone)]

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::{grpc::convert, store::events};
+use crate::{grpc::convert, usecase::events};
 
 /// How long to wait before looking again once the stream has caught up.
 const POLL_EVERY: Duration = Duration::from_millis(200);

@@ -1,10 +1,11 @@
-//! All SQL of order-svc. Functions take a pool (and open their own transaction when
-//! a change spans several rows) or a connection inside the caller's transaction.
+//! All SQL of order-svc, and nothing else. Functions take a pool (a single read) or a
+//! connection inside the transaction of the caller in [`crate::usecase`].
 //!
-//! - [`products`]: the catalog and its stock adjustments.
-//! - [`orders`]: creating, reading and listing orders.
-//! - [`transitions`]: status changes under the order's row lock, and the sweeper's batch.
-//! - [`stock`]: the ReserveStock / ReleaseStock fence and stock movements.
+//! - [`products`]: the catalog, its stock adjustments and their request keys.
+//! - [`orders`]: reading orders with their lines, price quotes, inserting an order.
+//! - [`transitions`]: the locked read, the status update, the payment fences, the
+//!   sweeper's batch.
+//! - [`stock`]: the reservation fence and the stock taken and put back.
 //! - [`events`]: the order outbox.
 
 pub mod events;

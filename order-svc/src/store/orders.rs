@@ -1,19 +1,19 @@
-//! Creating, reading and listing orders with their lines.
+//! The SQL of orders: reading and listing them with their lines, the catalog's price
+//! quotes, the per-user open-orders count, and inserting an order with its lines.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::{
     domain::{
-        EventKind, Order, OrderId, OrderLine, OrderStatus, PaymentId, ProductId, SagaId, UserId,
-        order::{NewOrder, PriceQuote, PricingError, price_lines},
+        Order, OrderId, OrderLine, OrderStatus, PaymentId, ProductId, SagaId, UserId,
+        order::{NewOrder, PriceQuote},
         page::OrderCursor,
     },
     error::Error,
-    store::events,
 };
 
 /// The columns of `orders` read into an [`OrderRow`], in a form usable in `concat!`.
@@ -165,97 +165,27 @@ pub async fn list_for_user(
 /// creations, so that two at once cannot both pass the open-orders cap.
 const USER_LOCK_SPACE: i32 = 0x0de1_0002;
 
-/// Creates the order with price and name snapshots and its ORDER_PLACED event, or
-/// returns the existing order when this id was already used by the same user. A user
-/// who has `max_open` unpaid orders open (0: no limit) is refused.
-pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Order, Error> {
-    if let Some(existing) = existing(pool, new).await? {
-        return Ok(existing);
-    }
-    let mut product_ids: Vec<Uuid> = new.lines.iter().map(|l| l.product_id.0).collect();
-    product_ids.sort_unstable();
-    product_ids.dedup();
+/// What the catalog says now about each of `product_ids` that exists.
+pub async fn quotes(pool: &PgPool, product_ids: &[ProductId]) -> Result<Vec<PriceQuote>, Error> {
+    let ids: Vec<Uuid> = product_ids.iter().map(|id| id.0).collect();
     let quotes: Vec<(Uuid, String, i64)> =
         sqlx::query_as("SELECT id, name, price FROM products WHERE id = ANY($1)")
-            .bind(&product_ids)
+            .bind(&ids)
             .fetch_all(pool)
             .await?;
-    let quotes: Vec<PriceQuote> = quotes
+    Ok(quotes
         .into_iter()
         .map(|(product_id, name, price)| PriceQuote {
             product_id: ProductId(product_id),
             name,
             price,
         })
-        .collect();
-    let (lines, total) = price_lines(&new.lines, &quotes).map_err(|err| match err {
-        PricingError::UnknownProduct { product_id, .. } => Error::ProductNotFound(product_id),
-        PricingError::TotalOverflow => Error::invalid("lines", "the order total is too large"),
-        PricingError::AboveMaxCharge(total) => Error::invalid(
-            "lines",
-            format!(
-                "the order total {total} is above the largest amount a payment can take ({})",
-                shop_common::validate::MAX_CHARGE
-            ),
-        ),
-    })?;
-
-    let mut tx = pool.begin().await?;
-    if max_open > 0 {
-        refuse_past_open_cap(&mut tx, new.user_id, max_open).await?;
-    }
-    let row: Option<OrderRow> = sqlx::query_as(concat!(
-        "INSERT INTO orders AS o (id, user_id, status, total_amount, expires_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
-        order_columns!()
-    ))
-    .bind(new.id.0)
-    .bind(new.user_id.0)
-    .bind(OrderStatus::PendingPayment.as_str())
-    .bind(total)
-    .bind(new.expires_at)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        // A concurrent create with the same id won; answer as for a repeat.
-        drop(tx);
-        return existing(pool, new)
-            .await?
-            .ok_or(Error::OrderIdTaken(new.id));
-    };
-    let line_nos: Vec<i32> = (0..).take(lines.len()).collect();
-    sqlx::query(
-        "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, name)
-         SELECT $1, n, p, q, u, m
-         FROM unnest($2::int[], $3::uuid[], $4::int[], $5::bigint[], $6::text[])
-              AS t(n, p, q, u, m)",
-    )
-    .bind(new.id.0)
-    .bind(&line_nos)
-    .bind(lines.iter().map(|l| l.product_id.0).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
-    events::append(
-        &mut tx,
-        &[new.id],
-        EventKind::Placed,
-        OrderStatus::PendingPayment,
-    )
-    .await?;
-    tx.commit().await?;
-    row.into_order(lines)
+        .collect())
 }
 
-/// TOO_MANY_OPEN_ORDERS when `user` has `max_open` unpaid orders that have not
-/// expired yet, counted under the user's lock (held until the caller commits).
-async fn refuse_past_open_cap(
-    tx: &mut sqlx::PgConnection,
-    user: UserId,
-    max_open: u32,
-) -> Result<(), Error> {
+/// Takes the user's lock (held until the caller commits), then counts their unpaid
+/// orders that have not expired yet.
+pub async fn open_orders_locked(tx: &mut PgConnection, user: UserId) -> Result<i64, Error> {
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
         .bind(USER_LOCK_SPACE)
         .bind(user.0)
@@ -268,22 +198,50 @@ async fn refuse_past_open_cap(
     .bind(user.0)
     .fetch_one(&mut *tx)
     .await?;
-    if open >= i64::from(max_open) {
-        return Err(Error::TooManyOpenOrders {
-            open,
-            max: max_open,
-        });
-    }
-    Ok(())
+    Ok(open)
 }
 
-/// The order already stored under `new.id`: returned for the same user, refused for
-/// another one.
-async fn existing(pool: &PgPool, new: &NewOrder) -> Result<Option<Order>, Error> {
-    match get(pool, new.id).await {
-        Ok(order) if order.user_id == new.user_id => Ok(Some(order)),
-        Ok(_) => Err(Error::OrderIdTaken(new.id)),
-        Err(Error::OrderNotFound(_)) => Ok(None),
-        Err(err) => Err(err),
-    }
+/// Inserts the order row; `None` when its id is taken (a concurrent create won).
+pub async fn insert(
+    tx: &mut PgConnection,
+    new: &NewOrder,
+    total: i64,
+) -> Result<Option<OrderRow>, Error> {
+    let row = sqlx::query_as(concat!(
+        "INSERT INTO orders AS o (id, user_id, status, total_amount, expires_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
+        order_columns!()
+    ))
+    .bind(new.id.0)
+    .bind(new.user_id.0)
+    .bind(OrderStatus::PendingPayment.as_str())
+    .bind(total)
+    .bind(new.expires_at)
+    .fetch_optional(tx)
+    .await?;
+    Ok(row)
+}
+
+/// Inserts the priced lines of the order, numbered in order.
+pub async fn insert_lines(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    lines: &[OrderLine],
+) -> Result<(), Error> {
+    let line_nos: Vec<i32> = (0..).take(lines.len()).collect();
+    sqlx::query(
+        "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, name)
+         SELECT $1, n, p, q, u, m
+         FROM unnest($2::int[], $3::uuid[], $4::int[], $5::bigint[], $6::text[])
+              AS t(n, p, q, u, m)",
+    )
+    .bind(order_id.0)
+    .bind(&line_nos)
+    .bind(lines.iter().map(|l| l.product_id.0).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+    .execute(tx)
+    .await?;
+    Ok(())
 }

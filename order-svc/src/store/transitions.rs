@@ -1,35 +1,41 @@
-//! Status changes: the order row is locked, [`lifecycle::decide`] picks the outcome,
-//! and the update, its fence row and its outbox event commit together.
+//! The SQL of status changes: the order row read under its lock (with what a decision
+//! needs), the conditional update, the payment fences, and the sweeper's batch.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    domain::{
-        Command, Decision, EventKind, Order, OrderId, OrderStatus, PaymentId, Refusal, SagaId,
-        lifecycle::{self, OrderState},
-    },
+    domain::{Command, OrderId, OrderStatus, PaymentId, SagaId, lifecycle::OrderState},
     error::Error,
-    store::{
-        events,
-        orders::{self, OrderRow, order_columns},
-    },
+    store::orders::{OrderRow, order_columns},
 };
 
+/// The order row under its lock, with the database's clock and whether stock is held.
 #[derive(sqlx::FromRow)]
-struct LockedRow {
+pub struct LockedRow {
     #[sqlx(flatten)]
-    order: OrderRow,
-    db_now: DateTime<Utc>,
+    pub order: OrderRow,
+    pub db_now: DateTime<Utc>,
     holds_stock: bool,
 }
 
-/// Applies `command` to the order and returns the order as it now is.
-#[tracing::instrument(name = "order_transition", skip_all, fields(%order_id))]
-pub async fn apply(pool: &PgPool, order_id: OrderId, command: &Command) -> Result<Order, Error> {
-    let mut tx = pool.begin().await?;
-    let locked: Option<LockedRow> = sqlx::query_as(concat!(
+impl LockedRow {
+    /// What [`crate::domain::lifecycle::decide`] needs to know.
+    pub fn state(&self) -> Result<OrderState, Error> {
+        Ok(OrderState {
+            status: self.order.status()?,
+            saga_id: self.order.saga_id.map(SagaId),
+            payment_id: self.order.payment_id.map(PaymentId),
+            expires_at: self.order.expires_at,
+            holds_stock: self.holds_stock,
+        })
+    }
+}
+
+/// Locks the order row (`FOR UPDATE`) until the caller's transaction ends.
+pub async fn lock(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<LockedRow>, Error> {
+    let locked = sqlx::query_as(concat!(
         "SELECT ",
         order_columns!(),
         ", now() AS db_now,
@@ -38,67 +44,13 @@ pub async fn apply(pool: &PgPool, order_id: OrderId, command: &Command) -> Resul
          FROM orders o WHERE o.id = $1 FOR UPDATE OF o"
     ))
     .bind(order_id.0)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(conn)
     .await?;
-    let locked = locked.ok_or(Error::OrderNotFound(order_id))?;
-    let state = OrderState {
-        status: locked.order.status()?,
-        saga_id: locked.order.saga_id.map(SagaId),
-        payment_id: locked.order.payment_id.map(PaymentId),
-        expires_at: locked.order.expires_at,
-        holds_stock: locked.holds_stock,
-    };
-
-    if let Command::BeginPayment { saga } = command
-        && payment_fence(&mut tx, order_id, *saga).await?.as_deref() == Some("ABORTED")
-    {
-        return Err(Refusal::SagaAborted.into());
-    }
-
-    let row = match lifecycle::decide(&state, command, locked.db_now)? {
-        Decision::Keep => {
-            if let Command::AbortPayment { saga, .. } = command {
-                // Also the empty compensation: fences a BeginPayment still in flight.
-                mark_aborted(&mut tx, order_id, *saga).await?;
-            }
-            tx.commit().await?;
-            locked.order
-        }
-        Decision::Move(next) => {
-            let row = update(&mut tx, order_id, state.status, next, command).await?;
-            match command {
-                Command::BeginPayment { saga } => mark_begun(&mut tx, order_id, *saga).await?,
-                Command::AbortPayment { saga, .. } => {
-                    mark_aborted(&mut tx, order_id, *saga).await?;
-                }
-                _ => {}
-            }
-            if let Some(kind) = EventKind::on_entering(next) {
-                events::append(&mut tx, &[order_id], kind, next).await?;
-            }
-            tx.commit().await?;
-            row
-        }
-        Decision::ExpireInstead => {
-            let expired = OrderStatus::Expired;
-            update(
-                &mut tx,
-                order_id,
-                state.status,
-                expired,
-                &Command::Expire { saga: None },
-            )
-            .await?;
-            events::append(&mut tx, &[order_id], EventKind::Expired, expired).await?;
-            tx.commit().await?;
-            return Err(Refusal::Expired.into());
-        }
-    };
-    orders::with_lines_one(pool, row).await
+    Ok(locked)
 }
 
 /// Writes the move from `from` to `to` with the data `command` carries.
-async fn update(
+pub async fn update(
     conn: &mut PgConnection,
     order_id: OrderId,
     from: OrderStatus,
@@ -141,7 +93,8 @@ async fn update(
     Ok(row)
 }
 
-async fn payment_fence(
+/// The state of the saga's payment fence (`BEGUN`, `ABORTED`), if any.
+pub async fn payment_fence(
     conn: &mut PgConnection,
     order_id: OrderId,
     saga: SagaId,
@@ -155,7 +108,12 @@ async fn payment_fence(
     Ok(state)
 }
 
-async fn mark_begun(conn: &mut PgConnection, order_id: OrderId, saga: SagaId) -> Result<(), Error> {
+/// Records that the saga took the payment lock.
+pub async fn mark_begun(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    saga: SagaId,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO payment_fences (order_id, saga_id, state) VALUES ($1, $2, 'BEGUN')
          ON CONFLICT (order_id, saga_id) DO NOTHING",
@@ -167,7 +125,8 @@ async fn mark_begun(conn: &mut PgConnection, order_id: OrderId, saga: SagaId) ->
     Ok(())
 }
 
-async fn mark_aborted(
+/// Records the saga's abort; also the empty compensation before any begin.
+pub async fn mark_aborted(
     conn: &mut PgConnection,
     order_id: OrderId,
     saga: SagaId,
@@ -184,10 +143,9 @@ async fn mark_aborted(
     Ok(())
 }
 
-/// Expires up to `batch` unpaid orders past their expiry, with their events. Rows
+/// Expires up to `batch` unpaid orders past their expiry and returns them. Rows
 /// another instance (or a saga step) has locked are skipped, not waited for.
-pub async fn expire_overdue(pool: &PgPool, batch: i64) -> Result<usize, Error> {
-    let mut tx = pool.begin().await?;
+pub async fn expire_due(conn: &mut PgConnection, batch: i64) -> Result<Vec<OrderId>, Error> {
     let expired: Vec<Uuid> = sqlx::query_scalar(
         "WITH due AS (
              SELECT id FROM orders
@@ -201,10 +159,7 @@ pub async fn expire_overdue(pool: &PgPool, batch: i64) -> Result<usize, Error> {
     .bind(OrderStatus::PendingPayment.as_str())
     .bind(OrderStatus::Expired.as_str())
     .bind(batch)
-    .fetch_all(&mut *tx)
+    .fetch_all(conn)
     .await?;
-    let expired: Vec<OrderId> = expired.into_iter().map(OrderId).collect();
-    events::append(&mut tx, &expired, EventKind::Expired, OrderStatus::Expired).await?;
-    tx.commit().await?;
-    Ok(expired.len())
+    Ok(expired.into_iter().map(OrderId).collect())
 }

@@ -2,16 +2,23 @@
 //! INVALID_ARGUMENT / VALIDATION_FAILED) before anything touches the database.
 
 use chrono::Utc;
-use shop_common::{time, validate::Violations};
+use shop_common::{
+    checked::{self, Checked},
+    time,
+    validate::Violations,
+};
 use shop_proto::{
     common as pb,
     payment::{self as api, issue_coupon_request::Discount as PbDiscount},
 };
-use tonic::Status;
 
-use crate::domain::{
-    ChargeCommand, Coupon, CouponId, Discount, IdempotencyKey, LedgerEntry, NewCoupon, OrderId,
-    Payment, PaymentStatus, RefundCommand, SagaId, TopUp, UserId, Wallet, coupon, payment, wallet,
+use crate::{
+    domain::{
+        ChargeCommand, Coupon, CouponId, Discount, IdempotencyKey, LedgerEntry, NewCoupon, OrderId,
+        Payment, PaymentStatus, RefundCommand, SagaId, TopUp, UserId, Wallet, coupon, payment,
+        wallet,
+    },
+    error::Error,
 };
 
 /// Entries returned by ListLedger when `page_size` is 0, and the most it returns.
@@ -23,20 +30,20 @@ fn field<T>(v: &mut Violations, name: &str, parsed: Result<T, String>) -> Option
     parsed.map_err(|problem| v.add(name, problem)).ok()
 }
 
-/// Never returned: `Violations::finish` refuses every request with a missing value.
-fn missing_value() -> Status {
-    Status::internal("validation passed without a value")
+/// Every violation found, as INVALID_ARGUMENT / VALIDATION_FAILED.
+fn finish(v: Violations) -> Result<(), Error> {
+    checked::finish(v).map_err(Error::Invalid)
 }
 
 /// A request whose only field is a user id.
-pub fn user_id(raw: &str) -> Result<UserId, Status> {
+pub fn user_id(raw: &str) -> Result<UserId, Error> {
     let mut v = Violations::new();
     let user = v.uuid("user_id", raw);
-    v.finish()?;
-    user.map(UserId).ok_or_else(missing_value)
+    finish(v)?;
+    Ok(UserId(user.checked("user_id")?))
 }
 
-pub fn top_up(req: &api::TopUpRequest) -> Result<TopUp, Status> {
+pub fn top_up(req: &api::TopUpRequest) -> Result<TopUp, Error> {
     let mut v = Violations::new();
     let user = v.uuid("user_id", &req.user_id);
     let amount = field(&mut v, "amount", wallet::top_up_amount(req.amount));
@@ -45,18 +52,15 @@ pub fn top_up(req: &api::TopUpRequest) -> Result<TopUp, Status> {
         "idempotency_key",
         IdempotencyKey::parse(&req.idempotency_key),
     );
-    v.finish()?;
-    match (user, amount, key) {
-        (Some(user), Some(amount), Some(idempotency_key)) => Ok(TopUp {
-            user_id: UserId(user),
-            amount,
-            idempotency_key,
-        }),
-        _ => Err(missing_value()),
-    }
+    finish(v)?;
+    Ok(TopUp {
+        user_id: UserId(user.checked("user_id")?),
+        amount: amount.checked("amount")?,
+        idempotency_key: key.checked("idempotency_key")?,
+    })
 }
 
-pub fn new_coupon(req: &api::IssueCouponRequest) -> Result<NewCoupon, Status> {
+pub fn new_coupon(req: &api::IssueCouponRequest) -> Result<NewCoupon, Error> {
     let mut v = Violations::new();
     let user = v.uuid("user_id", &req.user_id);
     let discount = match req.discount {
@@ -99,66 +103,55 @@ pub fn new_coupon(req: &api::IssueCouponRequest) -> Result<NewCoupon, Status> {
         "request_key",
         IdempotencyKey::parse(&req.request_key),
     );
-    v.finish()?;
-    match (user, discount, min_order_amount, expires_at, key) {
-        (Some(user), Some(discount), Some(min_order_amount), Some(expires_at), Some(key)) => {
-            Ok(NewCoupon {
-                id: CouponId::generate(),
-                user_id: UserId(user),
-                discount,
-                min_order_amount,
-                expires_at,
-                request_key: key,
-            })
-        }
-        _ => Err(missing_value()),
-    }
+    finish(v)?;
+    Ok(NewCoupon {
+        id: CouponId::generate(),
+        user_id: UserId(user.checked("user_id")?),
+        discount: discount.checked("discount")?,
+        min_order_amount: min_order_amount.checked("min_order_amount")?,
+        expires_at: expires_at.checked("expires_at")?,
+        request_key: key.checked("request_key")?,
+    })
 }
 
-pub fn charge(req: &api::ChargeRequest) -> Result<ChargeCommand, Status> {
+pub fn charge(req: &api::ChargeRequest) -> Result<ChargeCommand, Error> {
     let mut v = Violations::new();
     let order = v.uuid("order_id", &req.order_id);
     let saga = v.uuid("saga_id", &req.saga_id);
     let user = v.uuid("user_id", &req.user_id);
     let amount = field(&mut v, "amount", payment::charge_amount(req.amount));
     let coupon = v.optional_uuid("coupon_id", &req.coupon_id);
-    v.finish()?;
-    match (order, saga, user, amount) {
-        (Some(order), Some(saga), Some(user), Some(amount)) => Ok(ChargeCommand {
-            order_id: OrderId(order),
-            saga_id: SagaId(saga),
-            user_id: UserId(user),
-            amount,
-            coupon_id: coupon.map(CouponId),
-        }),
-        _ => Err(missing_value()),
-    }
+    finish(v)?;
+    Ok(ChargeCommand {
+        order_id: OrderId(order.checked("order_id")?),
+        saga_id: SagaId(saga.checked("saga_id")?),
+        user_id: UserId(user.checked("user_id")?),
+        amount: amount.checked("amount")?,
+        coupon_id: coupon.map(CouponId),
+    })
 }
 
-pub fn refund(req: &api::RefundRequest) -> Result<RefundCommand, Status> {
+pub fn refund(req: &api::RefundRequest) -> Result<RefundCommand, Error> {
     let mut v = Violations::new();
     let order = v.uuid("order_id", &req.order_id);
     let saga = v.uuid("saga_id", &req.saga_id);
-    v.finish()?;
-    match (order, saga) {
-        (Some(order), Some(saga)) => Ok(RefundCommand::new(
-            OrderId(order),
-            SagaId(saga),
-            &req.reason,
-        )),
-        _ => Err(missing_value()),
-    }
+    finish(v)?;
+    Ok(RefundCommand::new(
+        OrderId(order.checked("order_id")?),
+        SagaId(saga.checked("saga_id")?),
+        &req.reason,
+    ))
 }
 
-pub fn order_id(raw: &str) -> Result<OrderId, Status> {
+pub fn order_id(raw: &str) -> Result<OrderId, Error> {
     let mut v = Violations::new();
     let order = v.uuid("order_id", raw);
-    v.finish()?;
-    order.map(OrderId).ok_or_else(missing_value)
+    finish(v)?;
+    Ok(OrderId(order.checked("order_id")?))
 }
 
 /// The user and page size of a ListLedger request.
-pub fn ledger_query(req: &api::ListLedgerRequest) -> Result<(UserId, i64), Status> {
+pub fn ledger_query(req: &api::ListLedgerRequest) -> Result<(UserId, i64), Error> {
     let mut v = Violations::new();
     let user = v.uuid("user_id", &req.user_id);
     v.check(
@@ -166,13 +159,13 @@ pub fn ledger_query(req: &api::ListLedgerRequest) -> Result<(UserId, i64), Statu
         "page_size",
         format!("must be between 0 (default) and {MAX_LEDGER_PAGE}"),
     );
-    v.finish()?;
+    finish(v)?;
     let limit = if req.page_size == 0 {
         DEFAULT_LEDGER_PAGE
     } else {
         i64::from(req.page_size)
     };
-    user.map(|u| (UserId(u), limit)).ok_or_else(missing_value)
+    Ok((UserId(user.checked("user_id")?), limit))
 }
 
 pub fn wallet_to_pb(wallet: Wallet) -> pb::Wallet {

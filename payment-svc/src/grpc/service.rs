@@ -1,4 +1,6 @@
-//! `shop.payment.v1.PaymentService`: validates, calls the store, converts back.
+//! `shop.payment.v1.PaymentService`: decodes and validates each request, calls its
+//! use case, converts the answer. No SQL, no pool handling: errors become statuses
+//! through `From<Error>` only.
 
 use shop_proto::{
     common as pb,
@@ -9,9 +11,8 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::{
-    domain::{RefundOutcome, UserId, Wallet},
-    error::Error,
-    store::{self, charge::charge, refund::refund},
+    domain::RefundOutcome,
+    usecase::{charge::charge, coupons, payments, refund::refund, wallets},
 };
 
 #[derive(Clone)]
@@ -23,17 +24,6 @@ impl PaymentApi {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
-
-    async fn wallet(&self, user: UserId) -> Result<Wallet, Error> {
-        let mut conn = self.pool.acquire().await?;
-        let balance = store::wallets::balance(&mut conn, user).await?;
-        let coupons = store::coupons::of_user(&mut conn, user).await?;
-        Ok(Wallet {
-            user_id: user,
-            balance,
-            coupons,
-        })
-    }
 }
 
 #[tonic::async_trait]
@@ -43,8 +33,8 @@ impl PaymentService for PaymentApi {
         request: Request<api::TopUpRequest>,
     ) -> Result<Response<pb::Wallet>, Status> {
         let top_up = convert::top_up(request.get_ref())?;
-        store::wallets::top_up(&self.pool, &top_up).await?;
-        let wallet = self.wallet(top_up.user_id).await?;
+        wallets::top_up(&self.pool, &top_up).await?;
+        let wallet = wallets::wallet(&self.pool, top_up.user_id).await?;
         Ok(Response::new(convert::wallet_to_pb(wallet)))
     }
 
@@ -53,7 +43,7 @@ impl PaymentService for PaymentApi {
         request: Request<api::GetWalletRequest>,
     ) -> Result<Response<pb::Wallet>, Status> {
         let user = convert::user_id(&request.get_ref().user_id)?;
-        let wallet = self.wallet(user).await?;
+        let wallet = wallets::wallet(&self.pool, user).await?;
         Ok(Response::new(convert::wallet_to_pb(wallet)))
     }
 
@@ -62,8 +52,7 @@ impl PaymentService for PaymentApi {
         request: Request<api::IssueCouponRequest>,
     ) -> Result<Response<pb::Coupon>, Status> {
         let coupon = convert::new_coupon(request.get_ref())?;
-        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-        let coupon = store::coupons::insert(&mut conn, &coupon).await?;
+        let coupon = coupons::issue(&self.pool, &coupon).await?;
         Ok(Response::new(convert::coupon_to_pb(coupon)))
     }
 
@@ -72,8 +61,7 @@ impl PaymentService for PaymentApi {
         request: Request<api::ListCouponsRequest>,
     ) -> Result<Response<api::ListCouponsResponse>, Status> {
         let user = convert::user_id(&request.get_ref().user_id)?;
-        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-        let coupons = store::coupons::of_user(&mut conn, user).await?;
+        let coupons = coupons::of_user(&self.pool, user).await?;
         Ok(Response::new(api::ListCouponsResponse {
             coupons: coupons.into_iter().map(convert::coupon_to_pb).collect(),
         }))
@@ -115,10 +103,7 @@ impl PaymentService for PaymentApi {
         request: Request<api::GetPaymentRequest>,
     ) -> Result<Response<pb::Payment>, Status> {
         let order = convert::order_id(&request.get_ref().order_id)?;
-        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-        let payment = store::payments::current_of_order(&mut conn, order)
-            .await?
-            .ok_or(Error::PaymentNotFound(order))?;
+        let payment = payments::of_order(&self.pool, order).await?;
         Ok(Response::new(convert::payment_to_pb(payment)))
     }
 
@@ -127,8 +112,7 @@ impl PaymentService for PaymentApi {
         request: Request<api::ListLedgerRequest>,
     ) -> Result<Response<api::ListLedgerResponse>, Status> {
         let (user, limit) = convert::ledger_query(request.get_ref())?;
-        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-        let entries = store::ledger::newest(&mut conn, user, limit).await?;
+        let entries = payments::ledger(&self.pool, user, limit).await?;
         Ok(Response::new(api::ListLedgerResponse {
             entries: entries
                 .into_iter()

@@ -28,8 +28,9 @@ fn discount(amount: Option<i64>, percent: Option<i32>) -> Result<Discount, Error
     match (amount, percent) {
         (Some(points), None) => Ok(Discount::Fixed(points)),
         (None, Some(percent)) => Ok(Discount::Percent(percent)),
-        _ => Err(Error::Inconsistent(
-            "coupon without exactly one discount kind".into(),
+        _ => Err(Error::internal(
+            "inconsistent data",
+            anyhow::anyhow!("coupon without exactly one discount kind"),
         )),
     }
 }
@@ -86,9 +87,12 @@ pub async fn insert(conn: &mut PgConnection, coupon: &NewCoupon) -> Result<Coupo
         (Ok(row), _) => row.try_into(),
         // A concurrent issue with the same key committed first: answer with its coupon.
         (Err(err), Some(key)) if shop_common::db::unique_violation(&err) == Some(KEY_INDEX) => {
-            let first = by_key(conn, key)
-                .await?
-                .ok_or_else(|| Error::Inconsistent("coupon key taken without a coupon".into()))?;
+            let first = by_key(conn, key).await?.ok_or_else(|| {
+                Error::internal(
+                    "inconsistent data",
+                    anyhow::anyhow!("coupon key taken without a coupon"),
+                )
+            })?;
             same_coupon(first, coupon)
         }
         (Err(err), _) => Err(err.into()),

@@ -80,8 +80,12 @@ pub async fn newest(
     .await?;
     rows.into_iter()
         .map(|row| {
-            let kind = LedgerKind::parse(&row.kind)
-                .ok_or_else(|| Error::Inconsistent(format!("ledger kind {:?}", row.kind)))?;
+            let kind = LedgerKind::parse(&row.kind).ok_or_else(|| {
+                Error::internal(
+                    "inconsistent data",
+                    anyhow::anyhow!("ledger kind {:?}", row.kind),
+                )
+            })?;
             Ok(LedgerEntry {
                 id: row.id,
                 user_id: UserId(row.user_id),

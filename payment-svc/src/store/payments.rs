@@ -35,8 +35,12 @@ impl TryFrom<Row> for Payment {
     type Error = Error;
 
     fn try_from(row: Row) -> Result<Self, Error> {
-        let status = PaymentStatus::parse(&row.status)
-            .ok_or_else(|| Error::Inconsistent(format!("payment status {:?}", row.status)))?;
+        let status = PaymentStatus::parse(&row.status).ok_or_else(|| {
+            Error::internal(
+                "inconsistent data",
+                anyhow::anyhow!("payment status {:?}", row.status),
+            )
+        })?;
         Ok(Payment {
             id: PaymentId(row.id),
             order_id: OrderId(row.order_id),

@@ -4,15 +4,15 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::{
-    coupons,
-    fences::{self, Fence},
-    ledger::{self, NewEntry},
-    payments, wallets,
-};
 use crate::{
     domain::{ChargeCommand, LedgerKind, Payment, PaymentId, PaymentStatus, Quote},
     error::Error,
+    store::{
+        coupons,
+        fences::{self, Fence},
+        ledger::{self, NewEntry},
+        payments, wallets,
+    },
 };
 
 /// Charges the order once for its saga; a repeat returns the first payment.
@@ -124,7 +124,12 @@ async fn charge_once(pool: &PgPool, cmd: &ChargeCommand) -> Result<Payment, Erro
 async fn repeat(tx: &mut sqlx::PgConnection, cmd: &ChargeCommand) -> Result<Payment, Error> {
     let payment = payments::of_saga(tx, cmd.order_id, cmd.saga_id)
         .await?
-        .ok_or_else(|| Error::Inconsistent("charge fence without a payment".into()))?;
+        .ok_or_else(|| {
+            Error::internal(
+                "inconsistent data",
+                anyhow::anyhow!("charge fence without a payment"),
+            )
+        })?;
     match payment.status {
         PaymentStatus::Charged => Ok(payment),
         PaymentStatus::Refunded => Err(compensated(cmd)),

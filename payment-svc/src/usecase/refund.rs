@@ -3,15 +3,15 @@
 
 use sqlx::PgPool;
 
-use super::{
-    coupons,
-    fences::{self, Fence},
-    ledger::{self, NewEntry},
-    payments, wallets,
-};
 use crate::{
     domain::{LedgerKind, RefundCommand, RefundOutcome},
     error::Error,
+    store::{
+        coupons,
+        fences::{self, Fence},
+        ledger::{self, NewEntry},
+        payments, wallets,
+    },
 };
 
 /// Counted as `shop_payment_refunds_total` and `shop_payment_refunded_points_total`
@@ -46,7 +46,12 @@ pub async fn refund(pool: &PgPool, cmd: &RefundCommand) -> Result<RefundOutcome,
     else {
         let payment = payments::of_saga(&mut tx, cmd.order_id, cmd.saga_id)
             .await?
-            .ok_or_else(|| Error::Inconsistent("charge fence without a payment".into()))?;
+            .ok_or_else(|| {
+                Error::internal(
+                    "inconsistent data",
+                    anyhow::anyhow!("charge fence without a payment"),
+                )
+            })?;
         return Ok(RefundOutcome::AlreadyRefunded(payment));
     };
     // Coupon before wallet: the same lock order as Charge, so the two cannot deadlock.
