@@ -12,6 +12,7 @@
 //! - [`codec`]: the message body (the contract's protobuf event) and its proto3 JSON.
 //! - [`leader`]: the Postgres advisory lock that makes one relay per service active.
 //! - [`relay`]: the outbox relay loop.
+//! - [`retention`]: deleting outbox events no reader and no relay needs any more.
 //! - [`tail`]: `shopctl events tail` and `shopctl events dead-letters`.
 //! - [`cli`]: the `shopctl events` subcommand.
 
@@ -21,6 +22,7 @@ pub mod codec;
 pub mod config;
 pub mod leader;
 pub mod relay;
+pub mod retention;
 pub mod tail;
 pub mod topology;
 
