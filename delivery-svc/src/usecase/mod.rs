@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-pub use self::deliveries::CancelOutcome;
 use crate::{
     domain::DeliveryEvent,
     error::Error,
