@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use shop_common::{CancellationToken, db, worker};
-use shop_events::retention::purge_outbox;
+use shop_events::outbox;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
@@ -65,11 +65,11 @@ pub async fn redact_received(pool: &PgPool, keep: Duration) -> sqlx::Result<usiz
     Ok(usize::try_from(redacted).unwrap_or(usize::MAX))
 }
 
-/// Deletes outbox events by the rule of [`shop_events::retention`] and cancel fences
+/// Deletes outbox events by the rule of [`shop_events::outbox`] and cancel fences
 /// older than `keep`: a fence only matters while the order's hold can still exist,
 /// which is at most the maximum hold time.
 pub async fn purge_logs(pool: &PgPool, keep: Duration, relay_on: bool) -> sqlx::Result<usize> {
-    let events = purge_outbox(pool, "delivery_events", keep, BATCH, relay_on).await?;
+    let events = outbox::purge(pool, "delivery_events", keep, BATCH, relay_on).await?;
     let keep = db::interval(keep);
     let fences = sqlx::query(
         "DELETE FROM delivery_cancel_fences WHERE (order_id, saga_id) IN (

@@ -1,5 +1,5 @@
 //! Retention of order-svc's own records (`LOG_RETENTION`): outbox events by the rule
-//! of [`shop_events::retention`] (every named reader past them and, with the broker
+//! of [`shop_events::outbox`] (every named reader past them and, with the broker
 //! relay on, the broker's confirmation), and the saga fences of orders that can no
 //! longer change. Runs as a periodic job, in batches, safely beside other instances
 //! (each delete is a statement of its own). Orders, their lines and reservations still in force are
@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use shop_common::{CancellationToken, db, worker};
-use shop_events::retention::purge_outbox;
+use shop_events::outbox;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
@@ -35,7 +35,7 @@ pub fn spawn(
 /// event it has not published yet stays.
 pub async fn purge(pool: &PgPool, keep: Duration, relay_on: bool) -> sqlx::Result<usize> {
     let keep = db::interval(keep);
-    let events = purge_outbox(pool, "order_events", keep, BATCH, relay_on).await?;
+    let events = outbox::purge(pool, "order_events", keep, BATCH, relay_on).await?;
     let fences = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM payment_fences WHERE (order_id, saga_id) IN (
              SELECT f.order_id, f.saga_id FROM payment_fences f JOIN orders o ON o.id = f.order_id

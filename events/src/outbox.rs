@@ -1,6 +1,7 @@
-//! Retention of a service's outbox table (`order_events`, `delivery_events`), the
-//! same rule for every service that has one: an event goes once it is older than the
-//! retention, every named reader (`outbox_cursors`) has read it and the broker relay,
+//! The bookkeeping of a service's outbox table (`order_events`, `delivery_events`),
+//! the same for every service that has one: the named readers' cursors
+//! (`outbox_cursors`, moved by StreamEvents) and retention. An event goes once it is
+//! older than the retention, every named reader has read it and the broker relay,
 //! when on, has published it; with no named reader and no relay, age alone decides.
 
 use std::time::Duration;
@@ -8,10 +9,25 @@ use std::time::Duration;
 use shop_common::db;
 use sqlx::PgPool;
 
+/// Remembers that `consumer` has read everything up to `offset` (it asked for what
+/// follows); never moves a cursor back.
+pub async fn remember_cursor(pool: &PgPool, consumer: &str, offset: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox_cursors (consumer, read_offset) VALUES ($1, $2) \
+         ON CONFLICT (consumer) DO UPDATE \
+         SET read_offset = GREATEST(outbox_cursors.read_offset, EXCLUDED.read_offset), seen_at = now()",
+    )
+    .bind(consumer)
+    .bind(offset)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Deletes up to `batch` events of the outbox `table` by the rule above; returns how
 /// many went. `relay_on`: the broker relay runs, so an event it has not published yet
 /// stays.
-pub async fn purge_outbox(
+pub async fn purge(
     pool: &PgPool,
     table: &'static str,
     keep: Duration,
