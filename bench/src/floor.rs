@@ -9,9 +9,8 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use delivery_svc::{
-    usecase::Deliveries,
-    domain::{self as delivery, HoldTtl},
-    store::{holds::Holds, redis::Redis},
+    Redis,
+    floor_api::{self as delivery, Deliveries, HoldTtl, Holds},
 };
 use gateway::{
     ids,
@@ -21,15 +20,8 @@ use gateway::{
         model::{Entry, Phase, Step},
     },
 };
-use order_svc::{
-    domain::{
-        self as order, Command,
-        lifecycle::PaymentRecord,
-        order::{LineRequest, NewOrder},
-    },
-    usecase::{orders, stock, transitions},
-};
-use payment_svc::{domain as payment, usecase::charge};
+use order_svc::floor_api::{self as order, Command, LineRequest, NewOrder, PaymentRecord};
+use payment_svc::floor_api as payment;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -106,7 +98,7 @@ impl Floor {
             lines,
             expires_at: Utc::now() + WINDOW,
         };
-        orders::create(&self.order, &new, 10)
+        order::create_order(&self.order, &new, 10)
             .await
             .map_err(|e| format!("create order: {e}"))?;
 
@@ -121,7 +113,7 @@ impl Floor {
         let (order_key, order_saga) = (order::OrderId(order_id), order::SagaId(saga_id));
 
         self.step(log, &mut saga, Step::Lock).await?;
-        let order = transitions::apply(
+        let order = order::apply(
             &self.order,
             order_key,
             &Command::BeginPayment { saga: order_saga },
@@ -139,13 +131,13 @@ impl Floor {
         self.done(log, &mut saga).await?;
 
         self.step(log, &mut saga, Step::Reserve).await?;
-        stock::reserve(&self.order, order_key, order_saga)
+        order::reserve_stock(&self.order, order_key, order_saga)
             .await
             .map_err(|e| format!("reserve: {e}"))?;
         self.done(log, &mut saga).await?;
 
         self.step(log, &mut saga, Step::Charge).await?;
-        let paid = charge::charge(
+        let paid = payment::charge(
             &self.payment,
             &payment::ChargeCommand {
                 order_id: payment::OrderId(order_id),
@@ -178,7 +170,7 @@ impl Floor {
             discount_amount: paid.discount_amount,
             paid_amount: paid.paid_amount,
         };
-        transitions::apply(
+        order::apply(
             &self.order,
             order_key,
             &Command::MarkPaid {

@@ -2,7 +2,7 @@
 //! turns the collected [`Violations`] into the service's `Invalid` error, and
 //! [`Checked::checked`] takes the value of a field that validation accepted. After a
 //! clean `finish`, every required field is `Some`; a `None` there is a bug of the
-//! service (an internal error, [`Unchecked`]), never blamed on the caller.
+//! service (an [`Internal`] error), never blamed on the caller.
 //!
 //! ```
 //! use shop_common::{checked::{self, Checked}, validate::Violations};
@@ -13,7 +13,7 @@
 //! assert!(id.checked("order_id").is_ok());
 //! ```
 
-use crate::validate::Violations;
+use crate::{internal::Internal, validate::Violations};
 
 /// `Ok(())` when validation found nothing, else every `(field, description)` found.
 pub fn finish(violations: Violations) -> Result<(), Vec<(String, String)>> {
@@ -24,19 +24,19 @@ pub fn finish(violations: Violations) -> Result<(), Vec<(String, String)>> {
     }
 }
 
-/// A field validation accepted came out empty: the service's bug.
-#[derive(Debug, thiserror::Error)]
-#[error("validation passed without a value for {0}")]
-pub struct Unchecked(pub &'static str);
-
-/// The value of a validated field.
+/// The value of a validated field; `None` is the service's bug.
 pub trait Checked<T> {
-    fn checked(self, field: &'static str) -> Result<T, Unchecked>;
+    fn checked(self, field: &'static str) -> Result<T, Internal>;
 }
 
 impl<T> Checked<T> for Option<T> {
-    fn checked(self, field: &'static str) -> Result<T, Unchecked> {
-        self.ok_or(Unchecked(field))
+    fn checked(self, field: &'static str) -> Result<T, Internal> {
+        self.ok_or_else(|| {
+            Internal::new(
+                "validation passed without a value",
+                anyhow::anyhow!("no value for {field}"),
+            )
+        })
     }
 }
 
@@ -51,6 +51,7 @@ mod tests {
         v.check(false, "quantity", "must be positive");
         assert_eq!(finish(v).unwrap_err().len(), 2);
         let err = None::<u8>.checked("saga_id").unwrap_err();
-        assert_eq!(err.to_string(), "validation passed without a value for saga_id");
+        assert_eq!(err.to_string(), "validation passed without a value");
+        assert!(format!("{err:?}").contains("saga_id"));
     }
 }

@@ -15,6 +15,8 @@
 //! - [`status`]: error statuses with `ErrorInfo` reasons and `BadRequest` violations.
 //! - [`validate`]: collecting field violations; free text and amounts.
 //! - [`checked`]: the end of validation: violations to `Invalid`, accepted values out.
+//! - [`internal`]: the internal error every service answers alike (INTERNAL, cause
+//!   logged).
 //! - [`db`]: Postgres pools and constraint-error translation.
 //! - [`ids`]: the [`uuid_id!`] macro every crate declares its typed ids with.
 //! - [`secret`]: secrets that do not print in `Debug`.
@@ -33,6 +35,7 @@ pub mod detach;
 pub mod grpc;
 pub mod grpc_calls;
 pub mod ids;
+pub mod internal;
 pub mod limit;
 pub mod metrics;
 pub mod secret;

@@ -1,6 +1,6 @@
 //! The one error type of delivery-svc and its single mapping to `tonic::Status`.
 
-use shop_common::{checked::Unchecked, status};
+use shop_common::{internal::Internal, status};
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
@@ -39,27 +39,8 @@ pub enum Error {
     NotReplicated { acked: i64, min: u32 },
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("{context}")]
-    Internal {
-        context: &'static str,
-        #[source]
-        source: anyhow::Error,
-    },
-}
-
-impl Error {
-    pub fn internal(context: &'static str, source: impl Into<anyhow::Error>) -> Self {
-        Self::Internal {
-            context,
-            source: source.into(),
-        }
-    }
-}
-
-impl From<Unchecked> for Error {
-    fn from(err: Unchecked) -> Self {
-        Self::internal("validation passed without a value", err)
-    }
+    #[error(transparent)]
+    Internal(#[from] Internal),
 }
 
 impl From<Error> for Status {
@@ -121,7 +102,7 @@ impl From<Error> for Status {
                 status::unavailable("database", &err)
             }
             Error::Database(err) => status::internal("database error", &err),
-            Error::Internal { context, source } => status::internal(context, source.as_ref()),
+            Error::Internal(err) => err.status(),
         }
     }
 }

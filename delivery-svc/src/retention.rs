@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use shop_common::{CancellationToken, db, worker};
+use shop_events::outbox;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
@@ -64,28 +65,12 @@ pub async fn redact_received(pool: &PgPool, keep: Duration) -> sqlx::Result<usiz
     Ok(usize::try_from(redacted).unwrap_or(usize::MAX))
 }
 
-/// Deletes outbox events older than `keep` that every named reader has read and the
-/// relay (when `relay_on`) has published (with no named reader and no relay, age alone
-/// decides), and cancel fences older than `keep`: a fence
-/// only matters while the order's hold can still exist, which is at most the maximum
-/// hold time.
+/// Deletes outbox events by the rule of [`shop_events::outbox`] and cancel fences
+/// older than `keep`: a fence only matters while the order's hold can still exist,
+/// which is at most the maximum hold time.
 pub async fn purge_logs(pool: &PgPool, keep: Duration, relay_on: bool) -> sqlx::Result<usize> {
+    let events = outbox::purge(pool, "delivery_events", keep, BATCH, relay_on).await?;
     let keep = db::interval(keep);
-    let events = sqlx::query(
-        r#"DELETE FROM delivery_events WHERE "offset" IN (
-             SELECT "offset" FROM delivery_events
-             WHERE occurred_at < now() - $1
-               AND "offset" <= coalesce((SELECT min(read_offset) FROM outbox_cursors),
-                                        9223372036854775807)
-               AND (published_at IS NOT NULL OR NOT $3)
-             ORDER BY occurred_at LIMIT $2)"#,
-    )
-    .bind(keep)
-    .bind(BATCH)
-    .bind(relay_on)
-    .execute(pool)
-    .await?
-    .rows_affected();
     let fences = sqlx::query(
         "DELETE FROM delivery_cancel_fences WHERE (order_id, saga_id) IN (
              SELECT order_id, saga_id FROM delivery_cancel_fences

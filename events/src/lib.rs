@@ -12,6 +12,7 @@
 //! - [`codec`]: the message body (the contract's protobuf event) and its proto3 JSON.
 //! - [`leader`]: the Postgres advisory lock that makes one relay per service active.
 //! - [`relay`]: the outbox relay loop.
+//! - [`outbox`]: the outbox's readers' cursors and its retention.
 //! - [`tail`]: `shopctl events tail` and `shopctl events dead-letters`.
 //! - [`cli`]: the `shopctl events` subcommand.
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod leader;
+pub mod outbox;
 pub mod relay;
 pub mod tail;
 pub mod topology;

@@ -11,9 +11,9 @@
 
 pub mod app;
 pub mod config;
-pub mod consumer;
-pub mod fact;
-pub mod store;
+pub(crate) mod consumer;
+pub(crate) mod fact;
+pub(crate) mod store;
 
 pub use app::App;
 pub use config::Config;

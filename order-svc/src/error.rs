@@ -1,7 +1,7 @@
 //! The one error type of order-svc and its single mapping to a gRPC status.
 
 use crate::domain::{OrderId, ProductId, Refusal, SagaId};
-use shop_common::{checked::Unchecked, db, status};
+use shop_common::{db, internal::Internal, status};
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
@@ -32,30 +32,13 @@ pub enum Error {
     Refused(#[from] Refusal),
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("{context}")]
-    Internal {
-        context: &'static str,
-        #[source]
-        source: anyhow::Error,
-    },
+    #[error(transparent)]
+    Internal(#[from] Internal),
 }
 
 impl Error {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::Invalid(vec![(field.into(), description.into())])
-    }
-
-    pub fn internal(context: &'static str, source: impl Into<anyhow::Error>) -> Self {
-        Self::Internal {
-            context,
-            source: source.into(),
-        }
-    }
-}
-
-impl From<Unchecked> for Error {
-    fn from(err: Unchecked) -> Self {
-        Self::internal("validation passed without a value", err)
     }
 }
 
@@ -95,7 +78,7 @@ impl From<Error> for Status {
                 status::unavailable("the order database", &source)
             }
             Error::Database(source) => status::internal("database query failed", &source),
-            Error::Internal { context, source } => status::internal(context, source.as_ref()),
+            Error::Internal(err) => err.status(),
         }
     }
 }

@@ -22,14 +22,17 @@
 
 pub mod app;
 pub mod config;
-pub mod domain;
-pub mod error;
-pub mod grpc;
-pub mod relay;
-pub mod retention;
-pub mod store;
-pub mod sweeper;
-pub mod usecase;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod grpc;
+pub(crate) mod relay;
+pub(crate) mod retention;
+pub(crate) mod store;
+pub(crate) mod sweeper;
+pub(crate) mod usecase;
+
+#[cfg(feature = "bench")]
+pub mod floor_api;
 
 pub use app::App;
 pub use config::Config;

@@ -1,12 +1,14 @@
-//! Retention of order-svc's own records (`LOG_RETENTION`): outbox events every named
-//! reader is past (and, with the broker relay on, that the broker has confirmed), and the saga fences of orders that can no longer change. Runs as a
-//! periodic job, in batches, safely beside other instances (each delete is a
-//! statement of its own). Orders, their lines and reservations still in force are
+//! Retention of order-svc's own records (`LOG_RETENTION`): outbox events by the rule
+//! of [`shop_events::outbox`] (every named reader past them and, with the broker
+//! relay on, the broker's confirmation), and the saga fences of orders that can no
+//! longer change. Runs as a periodic job, in batches, safely beside other instances
+//! (each delete is a statement of its own). Orders, their lines and reservations still in force are
 //! business records and stay.
 
 use std::time::Duration;
 
 use shop_common::{CancellationToken, db, worker};
+use shop_events::outbox;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
@@ -33,23 +35,7 @@ pub fn spawn(
 /// event it has not published yet stays.
 pub async fn purge(pool: &PgPool, keep: Duration, relay_on: bool) -> sqlx::Result<usize> {
     let keep = db::interval(keep);
-    // An event goes once it is old, every named reader has read it and the relay (when
-    // on) has published it; with no named reader and no relay, age alone decides.
-    let events = sqlx::query(
-        r#"DELETE FROM order_events WHERE "offset" IN (
-             SELECT "offset" FROM order_events
-             WHERE occurred_at < now() - $1
-               AND "offset" <= coalesce((SELECT min(read_offset) FROM outbox_cursors),
-                                        9223372036854775807)
-               AND (published_at IS NOT NULL OR NOT $3)
-             ORDER BY occurred_at LIMIT $2)"#,
-    )
-    .bind(keep)
-    .bind(BATCH)
-    .bind(relay_on)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    let events = outbox::purge(pool, "order_events", keep, BATCH, relay_on).await?;
     let fences = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM payment_fences WHERE (order_id, saga_id) IN (
              SELECT f.order_id, f.saga_id FROM payment_fences f JOIN orders o ON o.id = f.order_id

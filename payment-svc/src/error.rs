@@ -1,6 +1,6 @@
 //! The one error type of payment-svc and its single mapping to `tonic::Status`.
 
-use shop_common::{checked::Unchecked, db, status};
+use shop_common::{db, internal::Internal, status};
 use shop_proto::common::ErrorReason;
 use tonic::{Code, Status};
 
@@ -44,27 +44,8 @@ pub enum Error {
     Database(#[from] sqlx::Error),
 
     /// A bug or a stored row that breaks an invariant the schema should have kept.
-    #[error("{context}")]
-    Internal {
-        context: &'static str,
-        #[source]
-        source: anyhow::Error,
-    },
-}
-
-impl Error {
-    pub fn internal(context: &'static str, source: impl Into<anyhow::Error>) -> Self {
-        Self::Internal {
-            context,
-            source: source.into(),
-        }
-    }
-}
-
-impl From<Unchecked> for Error {
-    fn from(err: Unchecked) -> Self {
-        Self::internal("validation passed without a value", err)
-    }
+    #[error(transparent)]
+    Internal(#[from] Internal),
 }
 
 impl From<Error> for Status {
@@ -106,7 +87,7 @@ impl From<Error> for Status {
                 status::unavailable("the payment database", cause)
             }
             Error::Database(ref cause) => status::internal("payment database error", cause),
-            Error::Internal { context, source } => status::internal(context, source.as_ref()),
+            Error::Internal(err) => err.status(),
         }
     }
 }

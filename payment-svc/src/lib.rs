@@ -19,12 +19,15 @@
 
 pub mod app;
 pub mod config;
-pub mod domain;
-pub mod error;
-pub mod grpc;
-pub mod retention;
-pub mod store;
-pub mod usecase;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod grpc;
+pub(crate) mod retention;
+pub(crate) mod store;
+pub(crate) mod usecase;
+
+#[cfg(feature = "bench")]
+pub mod floor_api;
 
 pub use app::App;
 pub use config::Config;

@@ -8,4 +8,4 @@ pub mod convert;
 pub mod service;
 pub mod stream;
 
-pub use service::{DeliveryApi, server};
+pub use service::server;

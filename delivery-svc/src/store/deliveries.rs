@@ -14,6 +14,7 @@ use crate::{
     },
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 /// A `deliveries` row (`SELECT *`; columns not listed here are ignored).
 #[derive(sqlx::FromRow)]

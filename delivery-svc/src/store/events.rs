@@ -50,25 +50,6 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
     Ok(())
 }
 
-/// Remembers that `consumer` has read everything up to `offset` (it asked for what
-/// follows); never moves a cursor back.
-pub async fn remember_cursor(
-    pool: &PgPool,
-    consumer: &str,
-    offset: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox_cursors (consumer, read_offset) VALUES ($1, $2) \
-         ON CONFLICT (consumer) DO UPDATE \
-         SET read_offset = GREATEST(outbox_cursors.read_offset, EXCLUDED.read_offset), seen_at = now()",
-    )
-    .bind(consumer)
-    .bind(offset)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 #[derive(sqlx::FromRow)]
 struct Row {
     offset: i64,

@@ -15,6 +15,7 @@ use crate::{
     domain::{DeliveryInfo, Hold, HoldTtl, OrderId, UserId},
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 /// The Redis form of a hold. Field names are part of the stored data: keep them.
 #[derive(Serialize, Deserialize)]

@@ -26,6 +26,7 @@ use redis::{
 };
 
 use crate::error::Error;
+use shop_common::internal::InternalError;
 
 /// A cheap-to-clone handle on Redis.
 #[derive(Clone)]

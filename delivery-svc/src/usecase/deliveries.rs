@@ -14,6 +14,7 @@ use crate::{
         holds, transitions,
     },
 };
+use shop_common::internal::InternalError;
 
 use super::Deliveries;
 

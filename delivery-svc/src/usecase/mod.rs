@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-pub use self::deliveries::CancelOutcome;
 use crate::{
     domain::DeliveryEvent,
     error::Error,
@@ -55,7 +54,7 @@ impl Deliveries {
 
     /// Remembers that the reader `consumer` has read the outbox up to `offset`.
     pub async fn remember_cursor(&self, consumer: &str, offset: i64) -> Result<(), Error> {
-        Ok(events::remember_cursor(&self.pool, consumer, offset).await?)
+        Ok(shop_events::outbox::remember_cursor(&self.pool, consumer, offset).await?)
     }
 
     pub async fn events_after(&self, offset: i64, limit: i64) -> Result<Vec<DeliveryEvent>, Error> {

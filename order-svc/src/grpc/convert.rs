@@ -21,6 +21,7 @@ use crate::{
     error::Error,
     store::events::EventRow,
 };
+use shop_common::internal::InternalError;
 
 /// Longest reason kept in `last_error` / `cancel_reason`, in characters. Longer
 /// reasons are cut, and control characters blanked, rather than refused: a

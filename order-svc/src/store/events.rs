@@ -70,21 +70,6 @@ macro_rules! event_columns {
     };
 }
 
-/// Remembers that `consumer` has read everything up to `offset` (it asked for what
-/// follows); never moves a cursor back.
-pub async fn remember_cursor(pool: &PgPool, consumer: &str, offset: i64) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO outbox_cursors (consumer, read_offset) VALUES ($1, $2) \
-         ON CONFLICT (consumer) DO UPDATE \
-         SET read_offset = GREATEST(outbox_cursors.read_offset, EXCLUDED.read_offset), seen_at = now()",
-    )
-    .bind(consumer)
-    .bind(offset)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 /// Up to `limit` events with an offset above `after`, in offset order.
 pub async fn read_after(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<EventRow>, Error> {
     let rows = sqlx::query_as(concat!(

@@ -15,6 +15,7 @@ use crate::{
     },
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 /// The columns of `orders` read into an [`OrderRow`], in a form usable in `concat!`.
 macro_rules! order_columns {

@@ -9,6 +9,7 @@ use crate::{
     domain::{OrderId, OrderStatus, ProductId, SagaId},
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 /// The order's status and its saga, `FOR SHARE` (fixed until the caller commits).
 pub async fn order_for_share(

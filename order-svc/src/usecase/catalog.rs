@@ -12,6 +12,7 @@ use crate::{
     error::Error,
     store::products::{self, ADJUSTMENT_KEY, PRODUCT_KEY},
 };
+use shop_common::internal::InternalError;
 
 pub use crate::store::products::{get, list};
 

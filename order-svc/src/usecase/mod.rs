@@ -15,7 +15,15 @@ pub mod orders;
 pub mod stock;
 pub mod transitions;
 
-/// The outbox as StreamEvents reads it.
+/// The outbox as StreamEvents reads it, and the readers' cursors.
 pub mod events {
-    pub use crate::store::events::{read_after, remember_cursor};
+    use sqlx::PgPool;
+
+    use crate::error::Error;
+    pub use crate::store::events::read_after;
+
+    /// Remembers that the reader `consumer` has read the outbox up to `offset`.
+    pub async fn remember_cursor(pool: &PgPool, consumer: &str, offset: i64) -> Result<(), Error> {
+        Ok(shop_events::outbox::remember_cursor(pool, consumer, offset).await?)
+    }
 }

@@ -30,13 +30,6 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Charged => "CHARGED",
-            Self::Refunded => "REFUNDED",
-        }
-    }
-
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "CHARGED" => Some(Self::Charged),

@@ -8,6 +8,7 @@ use crate::{
     domain::{Coupon, CouponId, CouponRejection, Discount, NewCoupon, OrderId, UserId},
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 const COLUMNS: &str = "id, user_id, discount_amount, discount_percent, min_order_amount, \
                        expires_at, used_order_id, created_at";

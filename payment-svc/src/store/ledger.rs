@@ -8,6 +8,7 @@ use crate::{
     domain::{IdempotencyKey, LedgerEntry, LedgerKind, OrderId, PaymentId, UserId},
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 /// The unique index that makes a keyed top-up happen once.
 pub const KEY_INDEX: &str = "ledger_user_idempotency_key";

@@ -9,6 +9,7 @@ use crate::{
     domain::{CouponId, OrderId, Payment, PaymentId, PaymentStatus, SagaId, UserId},
     error::Error,
 };
+use shop_common::internal::InternalError;
 
 const COLUMNS: &str = "id, order_id, saga_id, user_id, status, amount, discount_amount, \
                        paid_amount, coupon_id, created_at, refunded_at";

@@ -14,6 +14,7 @@ use crate::{
         payments, wallets,
     },
 };
+use shop_common::internal::InternalError;
 
 /// Charges the order once for its saga; a repeat returns the first payment.
 /// Counted as `shop_payment_charges_total{outcome}` (charged, or the refusal) and

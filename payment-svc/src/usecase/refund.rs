@@ -13,6 +13,7 @@ use crate::{
         payments, wallets,
     },
 };
+use shop_common::internal::InternalError;
 
 /// Counted as `shop_payment_refunds_total` and `shop_payment_refunded_points_total`
 /// when points actually go back.

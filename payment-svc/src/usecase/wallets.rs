@@ -13,6 +13,7 @@ use crate::{
         wallets::{balance, credit},
     },
 };
+use shop_common::internal::InternalError;
 
 /// The balance and every coupon of `user`.
 pub async fn wallet(pool: &PgPool, user: UserId) -> Result<Wallet, Error> {

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use delivery_svc::store::redis::Redis;
+use delivery_svc::Redis;
 use serde_json::Value;
 
 use crate::{

@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use delivery_svc::store::redis::Redis;
+use delivery_svc::Redis;
 
 use serde_json::Value;
 
