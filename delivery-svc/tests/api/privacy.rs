@@ -281,11 +281,26 @@ async fn with_min_replicas_a_hold_waits_for_a_replica() {
     })
     .await;
     assert!(linked, "the replica caught up");
+    // The first WAIT after the sync may miss its 500 ms on a loaded machine (the
+    // replica's first ack): UNAVAILABLE is the retryable answer, and the hold is
+    // idempotent, so the client tries again, as the gateway does.
     let order_id = id();
-    client
-        .hold_delivery(hold_request(&order_id, &id(), Duration::from_secs(60)))
-        .await
-        .expect("a replicated hold is acknowledged");
+    let user_id = id();
+    let acknowledged = eventually(Duration::from_secs(10), || {
+        let mut client = client.clone();
+        let request = hold_request(&order_id, &user_id, Duration::from_secs(60));
+        async move {
+            match client.hold_delivery(request).await {
+                Ok(_) => true,
+                Err(status) => {
+                    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                    false
+                }
+            }
+        }
+    })
+    .await;
+    assert!(acknowledged, "a replicated hold is acknowledged");
     let on_replica: Option<String> = redis::cmd("GET")
         .arg(format!("delivery:hold:{order_id}"))
         .query_async(&mut redis(&replica.url()).await)
