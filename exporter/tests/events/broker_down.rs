@@ -21,11 +21,7 @@ async fn with_the_broker_down_checkouts_work_and_the_backlog_drains() {
     let before = checkouts(&users, &product, 8, Arc::new(AtomicUsize::new(0))).await;
     stack.wait_until_exported(Duration::from_secs(30)).await;
 
-    let stopped = Arc::clone(&broker);
-    tokio::task::spawn_blocking(move || stopped.stop())
-        .await
-        .expect("join")
-        .expect("the broker stops");
+    stack.kill_broker(&broker).await;
 
     let started = Instant::now();
     let during = checkouts(

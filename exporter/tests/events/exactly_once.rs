@@ -75,7 +75,7 @@ async fn every_event_reaches_the_exporter_once_despite_relay_kills_and_a_broker_
     );
 
     when_done(&done, 80).await;
-    broker.stop().expect("the broker is killed");
+    stack.kill_broker(&broker).await;
     eprintln!(
         "broker killed after {} checkouts",
         done.load(Ordering::SeqCst)
