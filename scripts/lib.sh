@@ -61,9 +61,10 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# start_postgres DATADIR PORT: initializes once, then starts on 127.0.0.1:PORT.
+# start_postgres DATADIR PORT [SERVER_OPTIONS]: initializes once, then starts on
+# 127.0.0.1:PORT (SERVER_OPTIONS: more `-c name=value` for the server).
 start_postgres() {
-  local data=$1 port=$2 bin
+  local data=$1 port=$2 extra=${3:-} bin
   bin=$(pg_bin_dir)
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initializing PostgreSQL in $data"
@@ -76,7 +77,7 @@ start_postgres() {
   else
     log "starting PostgreSQL on 127.0.0.1:$port"
     as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-      -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+      -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 $extra" start >/dev/null
   fi
 }
 

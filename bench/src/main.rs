@@ -1,11 +1,13 @@
 //! `loadgen [--smoke] [--out FILE]`: runs the benchmark against the system named by the
-//! `BENCH_*` variables (see scripts/bench.sh), prints the report and writes it to FILE.
-//! `BENCH_CLIENTS=16,256` replaces the plan's client counts.
+//! `BENCH_*` variables (see scripts/bench.sh), prints the report and writes it to FILE
+//! (and the plot of throughput and p99 against clients beside it, as FILE.svg).
+//! `BENCH_CLIENTS=16,256` replaces the plan's client counts. With `BENCH_BASELINE_*` set
+//! (`scripts/bench.sh --baseline REF`) a second build is measured in the same run.
 //! Exits 3 when the invariant audit finds anything, 1 on any other failure.
 
 use std::process::ExitCode;
 
-use shop_bench::{report, run, target};
+use shop_bench::{plot, report, run, target};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,13 +36,27 @@ async fn run_main() -> anyhow::Result<ExitCode> {
         .and_then(|i| args.get(i + 1).cloned());
     let command = std::env::var("BENCH_COMMAND").unwrap_or_else(|_| "loadgen".into());
 
-    let target = target::Target::from_env()?;
-    let results = run::run(&target, &plan).await?;
+    let mut builds = vec![run::Build {
+        name: std::env::var("BENCH_NAME").unwrap_or_else(|_| "this build".into()),
+        target: target::Target::from_env()?,
+    }];
+    if let Some(baseline) = target::Target::baseline_from_env()? {
+        builds.push(run::Build {
+            name: std::env::var("BENCH_BASELINE_NAME").unwrap_or_else(|_| "baseline".into()),
+            target: baseline,
+        });
+    }
+    let results = run::run(&builds, &plan).await?;
     let text = report::render(&results, &report::machine(), &command);
     println!("{text}");
     if let Some(path) = out {
         std::fs::write(&path, &text)?;
         eprintln!("==> report written to {path}");
+        if let Some(svg) = plot::svg(&results) {
+            let plot_path = std::path::Path::new(&path).with_extension("svg");
+            std::fs::write(&plot_path, svg)?;
+            eprintln!("==> plot written to {}", plot_path.display());
+        }
     }
     if results.violations.is_empty() {
         return Ok(ExitCode::SUCCESS);

@@ -1,9 +1,13 @@
-//! The results as a Markdown report: checkout table, primitives with ratios, hot
-//! product, audit verdict, and the machine it ran on.
+//! The results as a Markdown report: checkout table, the baseline comparison, the cost
+//! per checkout, primitives with ratios, hot product, audit verdict, and the machine it
+//! ran on.
 
 use std::fmt::Write;
 
-use crate::run::Results;
+use crate::{
+    hot::HotReport,
+    run::{CheckoutRow, Results},
+};
 
 /// The whole report. `machine` and `command` head it.
 pub fn render(results: &Results, machine: &str, command: &str) -> String {
@@ -20,6 +24,8 @@ pub fn render(results: &Results, machine: &str, command: &str) -> String {
         "Everything (Postgres, Redis, the four services, this load generator) on this machine, over 127.0.0.1.\n"
     );
     checkout(&mut out, results);
+    comparison(&mut out, results);
+    costs(&mut out, results);
     primitives(&mut out, results);
     hot(&mut out, results);
     audit(&mut out, results);
@@ -33,23 +39,19 @@ pub fn render(results: &Results, machine: &str, command: &str) -> String {
 }
 
 fn checkout(out: &mut String, results: &Results) {
-    let _ = writeln!(
+    table(
         out,
-        "## Checkout through the gateway (closed loop, one user and connection per client)\n"
+        "## Checkout through the gateway (closed loop, one user and connection per client)\n",
+        "| build | path | clients | ok | failed | checkouts/s | p50 ms | p90 ms | p99 ms | max ms | errors by reason |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     );
-    let _ = writeln!(
-        out,
-        "| path | clients | ok | failed | checkouts/s | p50 ms | p90 ms | p99 ms | max ms | errors by reason |"
-    );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
     for row in &results.checkout {
         let s = &row.stats;
         let p = s.latency();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
-            row.scenario.label(),
-            row.concurrency,
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            key(results, row),
             s.ok(),
             s.failed(),
             s.throughput(),
@@ -62,18 +64,98 @@ fn checkout(out: &mut String, results: &Results) {
     }
 }
 
+/// This build against the baseline, row by row of the same run.
+fn comparison(out: &mut String, results: &Results) {
+    let [this, baseline] = results.builds.as_slice() else {
+        return;
+    };
+    table(
+        out,
+        &format!("\n## {this} against {baseline}, same run (ratio = {this} ÷ {baseline})\n"),
+        "| path | clients | checkouts/s | ratio | p50 ms | ratio | p99 ms | ratio | CPU ms per checkout | ratio |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    );
+    for row in results.checkout.iter().filter(|r| r.build == 0) {
+        let Some(base) = results.row(1, row.scenario, row.concurrency) else {
+            continue;
+        };
+        let (now, was) = (row.stats.latency(), base.stats.latency());
+        let pair = |a: f64, b: f64| format!("{a:.1} / {b:.1} | {}", ratio(a, b));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            row.scenario.label(),
+            row.concurrency,
+            pair(row.stats.throughput(), base.stats.throughput()),
+            pair(now.p50, was.p50),
+            pair(now.p99, was.p99),
+            pair(row.cost.total_cpu_ms(), base.cost.total_cpu_ms()),
+        );
+    }
+}
+
+/// The build, path and clients cells of `row`.
+fn key(results: &Results, row: &CheckoutRow) -> String {
+    format!(
+        "{} | {} | {}",
+        results.builds[row.build],
+        row.scenario.label(),
+        row.concurrency
+    )
+}
+
+/// A section heading and a table's header row and alignment row.
+fn table(out: &mut String, heading: &str, columns: &str, alignment: &str) {
+    let _ = writeln!(out, "{heading}");
+    let _ = writeln!(out, "{columns}");
+    let _ = writeln!(out, "{alignment}");
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "-".into()
+    }
+}
+
+/// CPU by process, commits and statements per successful checkout.
+fn costs(out: &mut String, results: &Results) {
+    table(
+        out,
+        "\n## Cost per checkout (CPU from /proc; write transactions: transaction ids assigned; statements from pg_stat_statements)\n",
+        "| build | path | clients | CPU ms total | CPU ms by process | write transactions | statements |",
+        "|---|---|--:|--:|---|--:|--:|",
+    );
+    let or_dash = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
+    for row in &results.checkout {
+        let by_process: Vec<String> = row
+            .cost
+            .cpu_ms
+            .iter()
+            .map(|(name, ms)| format!("{name} {ms:.2}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {} | {} | {} |",
+            key(results, row),
+            row.cost.total_cpu_ms(),
+            by_process.join(", "),
+            or_dash(row.cost.commits),
+            or_dash(row.cost.statements),
+        );
+    }
+}
+
 fn primitives(out: &mut String, results: &Results) {
     let _ = writeln!(out, "\n## Primitives and the monolith floor, same run\n");
-    let _ = writeln!(
+    table(
         out,
-        "Ratio: gRPC Checkout throughput at the same client count divided by the primitive's \
-         (1 : n means one checkout costs the throughput of n primitives).\n"
+        "Ratio: this build's gRPC Checkout throughput at the same client count divided by the primitive's \
+         (1 : n means one checkout costs the throughput of n primitives).\n",
+        "| primitive | clients | ops/s | latency ms | Checkout ÷ primitive |",
+        "|---|--:|--:|--:|--:|",
     );
-    let _ = writeln!(
-        out,
-        "| primitive | clients | ops/s | latency ms | Checkout ÷ primitive |"
-    );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|");
     for row in &results.primitives {
         let m = &row.measured;
         let ratio = match results.checkout_rate(m.concurrency) {
@@ -92,7 +174,12 @@ fn primitives(out: &mut String, results: &Results) {
 }
 
 fn hot(out: &mut String, results: &Results) {
-    let Some(hot) = &results.hot else { return };
+    for (build, hot) in &results.hot {
+        hot_of(out, &results.builds[*build], hot);
+    }
+}
+
+fn hot_of(out: &mut String, build: &str, hot: &HotReport) {
     let v = hot.verified;
     let ok = hot.answers.latency();
     let failed = hot.answers.failure_latency();
@@ -102,7 +189,7 @@ fn hot(out: &mut String, results: &Results) {
         .unwrap_or_else(|| "not sold out".into());
     let _ = writeln!(
         out,
-        "\n## Hot product: {} buyers at once for {} units (gRPC Checkout)\n",
+        "\n## Hot product, {build}: {} buyers at once for {} units (gRPC Checkout)\n",
         hot.buyers, hot.stock
     );
     let _ = writeln!(out, "| measure | value |");

@@ -1,6 +1,7 @@
 //! One benchmark run, phase by phase: set-up, the primitives, the monolith floor,
 //! checkout through the gateway (gRPC place+pay, gRPC Checkout, REST checkout) at each
-//! concurrency, the hot product, and the invariant audit.
+//! concurrency with its cost per checkout, the hot product, and the invariant audit;
+//! for each build when a baseline is compared.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
+    cost::{self, PerCheckout},
     driver::{self, Limits, Worker},
     floor::{self, Floor},
     hot::{self, HotReport},
@@ -39,9 +41,12 @@ impl Scenario {
 /// One measured checkout run.
 #[derive(Debug, Clone)]
 pub struct CheckoutRow {
+    /// Index into [`Results::builds`].
+    pub build: usize,
     pub scenario: Scenario,
     pub concurrency: usize,
     pub stats: Stats,
+    pub cost: PerCheckout,
 }
 
 /// One measured primitive.
@@ -51,13 +56,22 @@ pub struct PrimitiveRow {
     pub measured: Measured,
 }
 
+/// A system to measure and what the report calls it.
+pub struct Build {
+    pub name: String,
+    pub target: Target,
+}
+
 /// Everything a run measured.
 #[derive(Debug, Clone, Default)]
 pub struct Results {
     pub mode: &'static str,
+    /// The measured builds' names: this build first, then the baseline if any.
+    pub builds: Vec<String>,
     pub checkout: Vec<CheckoutRow>,
     pub primitives: Vec<PrimitiveRow>,
-    pub hot: Option<HotReport>,
+    /// The hot product of each build (index into `builds`).
+    pub hot: Vec<(usize, HotReport)>,
     /// The audit's findings (and any oversell): empty when clean.
     pub violations: Vec<String>,
     /// What could not be measured, and why.
@@ -67,12 +81,22 @@ pub struct Results {
 }
 
 impl Results {
-    /// Checkout throughput over gRPC Checkout at `concurrency`, the yardstick for ratios.
+    /// This build's gRPC Checkout throughput at `concurrency`, the yardstick for ratios.
     pub fn checkout_rate(&self, concurrency: usize) -> Option<f64> {
+        self.row(0, Scenario::Checkout, concurrency)
+            .map(|r| r.stats.throughput())
+    }
+
+    /// The row of `build`, `scenario` and `concurrency`.
+    pub fn row(
+        &self,
+        build: usize,
+        scenario: Scenario,
+        concurrency: usize,
+    ) -> Option<&CheckoutRow> {
         self.checkout
             .iter()
-            .find(|r| r.scenario == Scenario::Checkout && r.concurrency == concurrency)
-            .map(|r| r.stats.throughput())
+            .find(|r| r.build == build && r.scenario == scenario && r.concurrency == concurrency)
     }
 }
 
@@ -81,79 +105,133 @@ pub fn progress(what: &str) {
     eprintln!("==> {what}");
 }
 
-pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Results> {
+/// One build's shoppers and catalog.
+struct Prepared<'a> {
+    target: &'a Target,
+    admin: Shopper,
+    catalog: Catalog,
+    users: Vec<Shopper>,
+}
+
+/// Measures every build phase by phase: each checkout phase runs the builds one after
+/// the other, in an order that alternates from phase to phase, so that drift of the
+/// machine's speed falls on both. The primitives and the floor run once (the floor is
+/// this build's code, in-process).
+pub async fn run(builds: &[Build], plan: &Plan) -> anyhow::Result<Results> {
+    anyhow::ensure!(!builds.is_empty(), "nothing to measure");
     let mut results = Results {
         mode: plan.mode,
+        builds: builds.iter().map(|b| b.name.clone()).collect(),
         ..Results::default()
     };
     progress(&format!(
-        "setting up: {} products, {} shoppers",
+        "setting up: {} products, {} shoppers per build",
         plan.products,
         plan.most_shoppers()
     ));
     let load_before = load_average();
-    let admin = Shopper::connect(target, Role::Admin).await?;
-    let catalog = Catalog::create(&admin, plan.products).await?;
-    let users = shoppers(target, &admin, plan.most_shoppers()).await?;
-
-    measure_primitives(target, plan, &mut results).await;
-    measure_floor(target, plan, &users, &catalog, &mut results).await?;
+    let mut prepared = Vec::with_capacity(builds.len());
+    for build in builds {
+        let admin = Shopper::connect(&build.target, Role::Admin).await?;
+        let catalog = Catalog::create(&admin, plan.products).await?;
+        let users = shoppers(&build.target, &admin, plan.most_shoppers()).await?;
+        prepared.push(Prepared {
+            target: &build.target,
+            admin,
+            catalog,
+            users,
+        });
+    }
+    let this = &prepared[0];
+    measure_primitives(this.target, plan, &mut results).await;
+    measure_floor(this.target, plan, &this.users, &this.catalog, &mut results).await?;
 
     let mut scenarios = vec![Scenario::PlaceAndPay, Scenario::Checkout];
     if plan.rest {
         scenarios.push(Scenario::RestCheckout);
     }
+    let mut phase = 0;
     for scenario in scenarios {
         for &concurrency in &plan.concurrencies {
-            let workers = || load(scenario, &users[..concurrency], &catalog);
-            if !plan.warmup.is_zero() {
-                driver::run(workers(), Limits::for_duration(plan.warmup)).await;
+            for turn in 0..prepared.len() {
+                let build = (turn + phase) % prepared.len();
+                let row = measure_checkout(&prepared[build], scenario, concurrency, plan).await;
+                progress(&format!(
+                    "[{}] {} c={concurrency}: {:.1}/s, {} ok, {} failed, {:.1} ms CPU per checkout",
+                    results.builds[build],
+                    scenario.label(),
+                    row.stats.throughput(),
+                    row.stats.ok(),
+                    row.stats.failed(),
+                    row.cost.total_cpu_ms()
+                ));
+                results.checkout.push(CheckoutRow { build, ..row });
             }
-            let stats = driver::run(workers(), Limits::for_duration(plan.checkout_time)).await;
-            progress(&format!(
-                "{} c={concurrency}: {:.1}/s, {} ok, {} failed",
-                scenario.label(),
-                stats.throughput(),
-                stats.ok(),
-                stats.failed()
-            ));
-            results.checkout.push(CheckoutRow {
-                scenario,
-                concurrency,
-                stats,
-            });
+            phase += 1;
         }
     }
 
-    progress(&format!(
-        "hot product: {} buyers for {} units",
-        plan.hot_buyers, plan.hot_stock
-    ));
-    let report = hot::run(target, &admin, plan.hot_buyers, plan.hot_stock).await?;
-    if report.oversold() > 0 {
-        results.violations.push(format!(
-            "hot product oversold by {} unit(s): {:?}",
-            report.oversold(),
-            report.verified
+    for (build, p) in prepared.iter().enumerate() {
+        let name = &results.builds[build];
+        progress(&format!(
+            "[{name}] hot product: {} buyers for {} units",
+            plan.hot_buyers, plan.hot_stock
         ));
+        let report = hot::run(p.target, &p.admin, plan.hot_buyers, plan.hot_stock).await?;
+        if report.oversold() > 0 {
+            results.violations.push(format!(
+                "[{name}] hot product oversold by {} unit(s): {:?}",
+                report.oversold(),
+                report.verified
+            ));
+        }
+        if !report.conserved() {
+            results.violations.push(format!(
+                "[{name}] hot product stock does not add up: {:?} for {} units",
+                report.verified, report.stock
+            ));
+        }
+        results.hot.push((build, report));
     }
-    if !report.conserved() {
-        results.violations.push(format!(
-            "hot product stock does not add up: {:?} for {} units",
-            report.verified, report.stock
-        ));
-    }
-    results.hot = Some(report);
 
-    progress("invariant audit (waits for every saga to end)");
-    results
-        .violations
-        .extend(audit::violations(&target.databases, &target.redis_url).await);
+    for (build, p) in prepared.iter().enumerate() {
+        let name = &results.builds[build];
+        progress(&format!(
+            "[{name}] invariant audit (waits for every saga to end)"
+        ));
+        let found = audit::violations(&p.target.databases, &p.target.redis_url).await;
+        results
+            .violations
+            .extend(found.into_iter().map(|v| format!("[{name}] {v}")));
+    }
     results.notes.push(format!(
         "load average (1, 5, 15 min) before: {load_before}; after: {} (other work on the machine skews the numbers)",
         load_average()
     ));
     Ok(results)
+}
+
+/// One warm-up and one measured run of `scenario`, with what the measured run cost.
+async fn measure_checkout(
+    p: &Prepared<'_>,
+    scenario: Scenario,
+    concurrency: usize,
+    plan: &Plan,
+) -> CheckoutRow {
+    let workers = || load(scenario, &p.users[..concurrency], &p.catalog);
+    if !plan.warmup.is_zero() {
+        driver::run(workers(), Limits::for_duration(plan.warmup)).await;
+    }
+    let before = p.target.probe.sample().await;
+    let stats = driver::run(workers(), Limits::for_duration(plan.checkout_time)).await;
+    let after = p.target.probe.sample().await;
+    CheckoutRow {
+        build: 0,
+        scenario,
+        concurrency,
+        cost: cost::per_checkout(&before, &after, stats.ok()),
+        stats,
+    }
 }
 
 /// `/proc/loadavg`'s first three fields.

@@ -6,6 +6,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use shop_e2e::Databases;
 
+use crate::cost::{self, Probe};
+
 /// A running checkout system reachable on 127.0.0.1.
 #[derive(Clone)]
 pub struct Target {
@@ -19,6 +21,8 @@ pub struct Target {
     pub redis_url: String,
     /// The tools for the Postgres and Redis primitives, when installed.
     pub tools: Option<Tools>,
+    /// Where this build's costs are read (its processes and databases).
+    pub probe: Probe,
 }
 
 /// pgbench and redis-benchmark against the system's own Postgres and Redis.
@@ -33,39 +37,72 @@ pub struct Tools {
 }
 
 impl Target {
-    /// From the `BENCH_*` variables that `scripts/bench.sh` sets.
+    /// This build, from the `BENCH_*` variables that `scripts/bench.sh` sets.
     pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_env_prefixed("BENCH_")
+    }
+
+    /// The baseline build of `scripts/bench.sh --baseline`, from its `BENCH_BASELINE_*`
+    /// variables, when they are set. It shares this build's Postgres and Redis servers
+    /// (its own databases and Redis database) and JWT secret.
+    pub fn baseline_from_env() -> anyhow::Result<Option<Self>> {
+        if std::env::var_os("BENCH_BASELINE_GATEWAY_GRPC").is_none() {
+            return Ok(None);
+        }
+        Self::from_env_prefixed("BENCH_BASELINE_").map(Some)
+    }
+
+    fn from_env_prefixed(prefix: &str) -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).with_context(|| format!("missing {name}"));
+        let own = |name: &str| var(&format!("{prefix}{name}"));
         let loopback = |name: &str| -> anyhow::Result<SocketAddr> {
-            let addr: SocketAddr = var(name)?
+            let addr: SocketAddr = own(name)?
                 .parse()
-                .with_context(|| format!("{name} must be 127.0.0.1:port"))?;
-            anyhow::ensure!(addr.ip().is_loopback(), "{name} must be a loopback address");
+                .with_context(|| format!("{prefix}{name} must be 127.0.0.1:port"))?;
+            anyhow::ensure!(
+                addr.ip().is_loopback(),
+                "{prefix}{name} must be a loopback address"
+            );
             Ok(addr)
         };
         let pg_port: u16 = var("BENCH_PG_PORT")?.parse().context("BENCH_PG_PORT")?;
         let redis_port: u16 = var("BENCH_REDIS_PORT")?
             .parse()
             .context("BENCH_REDIS_PORT")?;
+        let db_prefix = own("DB_PREFIX").unwrap_or_default();
         let db = |name: &str| format!("postgres://postgres@127.0.0.1:{pg_port}/{name}");
+        let named = |name: &str| db(&format!("{db_prefix}{name}"));
+        let redis_db = own("REDIS_DB").unwrap_or_else(|_| "0".into());
+        let processes = match own("PIDS") {
+            Ok(raw) => cost::parse_pids(&raw).with_context(|| format!("{prefix}PIDS"))?,
+            Err(_) => Vec::new(),
+        };
         Ok(Self {
-            gateway_grpc: format!("http://{}", loopback("BENCH_GATEWAY_GRPC")?),
-            gateway_http: loopback("BENCH_GATEWAY_HTTP")?,
-            echo_grpc: format!("http://{}", loopback("BENCH_ECHO_GRPC")?),
+            gateway_grpc: format!("http://{}", loopback("GATEWAY_GRPC")?),
+            gateway_http: loopback("GATEWAY_HTTP")?,
+            echo_grpc: format!("http://{}", loopback("ECHO_GRPC")?),
             jwt_secret: var("BENCH_JWT_SECRET")?,
             databases: Databases {
-                order: db("order"),
-                payment: db("payment"),
-                delivery: db("delivery"),
-                gateway: db("gateway"),
+                order: named("order"),
+                payment: named("payment"),
+                delivery: named("delivery"),
+                gateway: named("gateway"),
             },
-            redis_url: format!("redis://127.0.0.1:{redis_port}"),
+            redis_url: format!("redis://127.0.0.1:{redis_port}/{redis_db}"),
             tools: Some(Tools {
                 pg_bin: PathBuf::from(var("PG_BIN")?),
                 pg_port,
                 scratch_db: db("bench"),
                 redis_port,
             }),
+            probe: Probe {
+                processes,
+                stats_url: Some(db("bench")),
+                databases: ["order", "payment", "delivery", "gateway"]
+                    .iter()
+                    .map(|name| format!("{db_prefix}{name}"))
+                    .collect(),
+            },
         })
     }
 }
