@@ -100,26 +100,68 @@ impl Probe {
     }
 }
 
-/// `after - before`, per one of `checkouts`.
-pub fn per_checkout(before: &Sample, after: &Sample, checkouts: u64) -> PerCheckout {
-    let n = checkouts.max(1) as f64;
-    let cpu_ms = after
-        .cpu_seconds
-        .iter()
-        .map(|(name, seconds)| {
-            let was = before
+/// What happened between two samples.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    cpu_seconds: Vec<(String, f64)>,
+    commits: Option<i64>,
+    statements: Option<i64>,
+}
+
+impl Sample {
+    /// The counters' growth from `before` to this sample.
+    pub fn since(&self, before: &Sample) -> Usage {
+        let cpu_seconds = self
+            .cpu_seconds
+            .iter()
+            .map(|(name, seconds)| {
+                let was = before
+                    .cpu_seconds
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(0.0, |(_, s)| *s);
+                (name.clone(), (seconds - was).max(0.0))
+            })
+            .collect();
+        let delta = |a: Option<i64>, b: Option<i64>| Some(a? - b?);
+        Usage {
+            cpu_seconds,
+            commits: delta(self.commits, before.commits),
+            statements: delta(self.statements, before.statements),
+        }
+    }
+}
+
+impl Usage {
+    /// Adds `other`, the usage of another slice of the same phase.
+    pub fn add(&mut self, other: &Usage) {
+        if self.cpu_seconds.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        for (name, seconds) in &other.cpu_seconds {
+            match self.cpu_seconds.iter_mut().find(|(n, _)| n == name) {
+                Some((_, total)) => *total += seconds,
+                None => self.cpu_seconds.push((name.clone(), *seconds)),
+            }
+        }
+        let sum = |a: Option<i64>, b: Option<i64>| Some(a? + b?);
+        self.commits = sum(self.commits, other.commits);
+        self.statements = sum(self.statements, other.statements);
+    }
+
+    /// Per one of `checkouts`.
+    pub fn per(&self, checkouts: u64) -> PerCheckout {
+        let n = checkouts.max(1) as f64;
+        PerCheckout {
+            cpu_ms: self
                 .cpu_seconds
                 .iter()
-                .find(|(n, _)| n == name)
-                .map_or(0.0, |(_, s)| *s);
-            (name.clone(), (seconds - was).max(0.0) * 1000.0 / n)
-        })
-        .collect();
-    let delta = |a: Option<i64>, b: Option<i64>| Some((a? - b?) as f64 / n);
-    PerCheckout {
-        cpu_ms,
-        commits: delta(after.commits, before.commits),
-        statements: delta(after.statements, before.statements),
+                .map(|(name, seconds)| (name.clone(), seconds * 1000.0 / n))
+                .collect(),
+            commits: self.commits.map(|c| c as f64 / n),
+            statements: self.statements.map(|c| c as f64 / n),
+        }
     }
 }
 
@@ -209,9 +251,11 @@ mod tests {
             commits: Some(commits),
             statements: None,
         };
-        let cost = per_checkout(&sample(1.0, 100), &sample(3.0, 300), 100);
-        assert_eq!(cost.cpu_ms, vec![("gateway".into(), 20.0)]);
-        assert_eq!(cost.commits, Some(2.0));
+        let mut usage = sample(3.0, 300).since(&sample(1.0, 100));
+        usage.add(&sample(4.0, 500).since(&sample(3.0, 300)));
+        let cost = usage.per(100);
+        assert_eq!(cost.cpu_ms, vec![("gateway".into(), 30.0)]);
+        assert_eq!(cost.commits, Some(4.0));
         assert_eq!(cost.statements, None);
     }
 }

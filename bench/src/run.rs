@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    cost::{self, PerCheckout},
+    cost::{PerCheckout, Usage},
     driver::{self, Limits, Worker},
     floor::{self, Floor},
     hot::{self, HotReport},
@@ -113,9 +113,8 @@ struct Prepared<'a> {
     users: Vec<Shopper>,
 }
 
-/// Measures every build phase by phase: each checkout phase runs the builds one after
-/// the other, in an order that alternates from phase to phase, so that drift of the
-/// machine's speed falls on both. The primitives and the floor run once (the floor is
+/// Measures every build phase by phase: each checkout phase runs the builds in turns
+/// ([`measure_phase`]), so that drift of the machine's speed falls on all of them. The primitives and the floor run once (the floor is
 /// this build's code, in-process).
 pub async fn run(builds: &[Build], plan: &Plan) -> anyhow::Result<Results> {
     anyhow::ensure!(!builds.is_empty(), "nothing to measure");
@@ -150,24 +149,23 @@ pub async fn run(builds: &[Build], plan: &Plan) -> anyhow::Result<Results> {
     if plan.rest {
         scenarios.push(Scenario::RestCheckout);
     }
-    let mut phase = 0;
-    for scenario in scenarios {
-        for &concurrency in &plan.concurrencies {
-            for turn in 0..prepared.len() {
-                let build = (turn + phase) % prepared.len();
-                let row = measure_checkout(&prepared[build], scenario, concurrency, plan).await;
-                progress(&format!(
-                    "[{}] {} c={concurrency}: {:.1}/s, {} ok, {} failed, {:.1} ms CPU per checkout",
-                    results.builds[build],
-                    scenario.label(),
-                    row.stats.throughput(),
-                    row.stats.ok(),
-                    row.stats.failed(),
-                    row.cost.total_cpu_ms()
-                ));
-                results.checkout.push(CheckoutRow { build, ..row });
-            }
-            phase += 1;
+    for (phase, (scenario, concurrency)) in scenarios
+        .iter()
+        .flat_map(|&s| plan.concurrencies.iter().map(move |&c| (s, c)))
+        .enumerate()
+    {
+        let rows = measure_phase(&prepared, scenario, concurrency, plan, phase).await;
+        for row in rows {
+            progress(&format!(
+                "[{}] {} c={concurrency}: {:.1}/s, {} ok, {} failed, {:.1} ms CPU per checkout",
+                results.builds[row.build],
+                scenario.label(),
+                row.stats.throughput(),
+                row.stats.ok(),
+                row.stats.failed(),
+                row.cost.total_cpu_ms()
+            ));
+            results.checkout.push(row);
         }
     }
 
@@ -211,27 +209,57 @@ pub async fn run(builds: &[Build], plan: &Plan) -> anyhow::Result<Results> {
     Ok(results)
 }
 
-/// One warm-up and one measured run of `scenario`, with what the measured run cost.
-async fn measure_checkout(
-    p: &Prepared<'_>,
+/// One phase of every build: a warm-up each, then [`Plan::rounds`] measured slices
+/// each, the builds' order turning round from slice to slice (and from phase to phase:
+/// AB BA AB, then BA AB BA), so that a change of the machine's speed during the phase
+/// falls on all of them. Each build's slices add up to [`Plan::checkout_time`].
+async fn measure_phase(
+    prepared: &[Prepared<'_>],
     scenario: Scenario,
     concurrency: usize,
     plan: &Plan,
-) -> CheckoutRow {
-    let workers = || load(scenario, &p.users[..concurrency], &p.catalog);
+    phase: usize,
+) -> Vec<CheckoutRow> {
+    let workers = |p: &Prepared<'_>| load(scenario, &p.users[..concurrency], &p.catalog);
+    let order = |slice: usize| -> Vec<usize> {
+        let mut builds: Vec<usize> = (0..prepared.len()).collect();
+        if (slice + phase) % 2 == 1 {
+            builds.reverse();
+        }
+        builds
+    };
     if !plan.warmup.is_zero() {
-        driver::run(workers(), Limits::for_duration(plan.warmup)).await;
+        for build in order(0) {
+            driver::run(workers(&prepared[build]), Limits::for_duration(plan.warmup)).await;
+        }
     }
-    let before = p.target.probe.sample().await;
-    let stats = driver::run(workers(), Limits::for_duration(plan.checkout_time)).await;
-    let after = p.target.probe.sample().await;
-    CheckoutRow {
-        build: 0,
-        scenario,
-        concurrency,
-        cost: cost::per_checkout(&before, &after, stats.ok()),
-        stats,
+    let rounds = plan.rounds.max(1);
+    let slice_time = plan.checkout_time / u32::try_from(rounds).unwrap_or(u32::MAX);
+    let mut measured: Vec<(Stats, Usage)> = vec![Default::default(); prepared.len()];
+    for slice in 0..rounds {
+        for build in order(slice) {
+            let p = &prepared[build];
+            let before = p.target.probe.sample().await;
+            let stats = driver::run(workers(p), Limits::for_duration(slice_time)).await;
+            let usage = p.target.probe.sample().await.since(&before);
+            let (total, used) = &mut measured[build];
+            total.append(stats);
+            used.add(&usage);
+        }
     }
+    let mut rows: Vec<CheckoutRow> = measured
+        .into_iter()
+        .enumerate()
+        .map(|(build, (stats, usage))| CheckoutRow {
+            build,
+            scenario,
+            concurrency,
+            cost: usage.per(stats.ok()),
+            stats,
+        })
+        .collect();
+    rows.sort_by_key(|r| order(0).iter().position(|&b| b == r.build));
+    rows
 }
 
 /// `/proc/loadavg`'s first three fields.

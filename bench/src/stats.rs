@@ -35,6 +35,12 @@ impl Stats {
         }
     }
 
+    /// Adds `later`, another run of the same phase: its samples and its wall time.
+    pub fn append(&mut self, later: Stats) {
+        self.elapsed += later.elapsed;
+        self.merge(later);
+    }
+
     pub fn ok(&self) -> u64 {
         self.ok_us.len() as u64
     }

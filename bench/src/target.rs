@@ -114,8 +114,10 @@ pub struct Plan {
     pub concurrencies: Vec<usize>,
     /// Unmeasured load before each measured checkout run.
     pub warmup: Duration,
-    /// Measured time of each checkout run.
+    /// Measured time of each checkout run (per build).
     pub checkout_time: Duration,
+    /// Slices each checkout run is cut into, taken in turns with the other builds.
+    pub rounds: usize,
     /// Measured time of each primitive (echo, floor) run.
     pub primitive_time: Duration,
     /// Products in the catalog the shoppers pick from.
@@ -133,6 +135,7 @@ impl Plan {
             concurrencies: vec![1, 16, 64],
             warmup: Duration::from_secs(2),
             checkout_time: Duration::from_secs(15),
+            rounds: 3,
             primitive_time: Duration::from_secs(5),
             products: 500,
             hot_buyers: 200,
@@ -148,6 +151,7 @@ impl Plan {
             concurrencies: vec![1, 4],
             warmup: Duration::ZERO,
             checkout_time: Duration::from_secs(2),
+            rounds: 2,
             primitive_time: Duration::from_secs(1),
             products: 20,
             hot_buyers: 20,
@@ -163,6 +167,7 @@ impl Plan {
             concurrencies: vec![2],
             warmup: Duration::ZERO,
             checkout_time: Duration::from_secs(2),
+            rounds: 2,
             primitive_time: Duration::from_millis(500),
             products: 10,
             hot_buyers: 10,
