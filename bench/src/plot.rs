@@ -1,6 +1,7 @@
 //! An SVG of gRPC Checkout throughput and p99 latency against the client count, one
 //! line per build, written beside the report. Client counts sit evenly spaced (they
-//! grow by factors, not steps); each point is labelled with its value.
+//! grow by factors, not steps); each point is labelled with its value, the builds'
+//! labels stacked so that equal values stay readable.
 
 use std::fmt::Write;
 
@@ -116,9 +117,10 @@ fn panel(out: &mut String, left: f64, title: &str, clients: &[usize], lines: &[V
     for (i, c) in clients.iter().enumerate() {
         let _ = writeln!(
             out,
-            r#"<text x="{}" y="{}" text-anchor="middle">{c} clients</text>"#,
+            r#"<text x="{}" y="{}" text-anchor="middle">{c} client{}</text>"#,
             x(i),
-            y0 + 18.0
+            y0 + 18.0,
+            if *c == 1 { "" } else { "s" }
         );
     }
     for (build, values) in lines.iter().enumerate() {
@@ -141,7 +143,7 @@ fn panel(out: &mut String, left: f64, title: &str, clients: &[usize], lines: &[V
                     x(i),
                     y(*v),
                     x(i) + 5.0,
-                    y(*v) - 5.0
+                    y(*v) - 5.0 - 13.0 * build as f64
                 );
             }
         }
