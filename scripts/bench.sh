@@ -4,8 +4,8 @@
 #   scripts/bench.sh --smoke   a few-seconds version of the same phases
 #   scripts/bench.sh --baseline REF [--smoke]
 #                              also builds git REF (a worktree under target/bench-baseline)
-#                              and measures both builds in the same run, phase by phase in
-#                              alternating order, on the same Postgres and Redis servers
+#                              and measures both builds in the same run, phase by phase,
+#                              in turns, on the same Postgres and Redis servers
 #                              (each build its own databases; the baseline on Redis db 1);
 #                              the report gives each figure's ratio to the baseline
 #   BENCH_CLIENTS=64,256 scripts/bench.sh   other client counts (default 1,16,64)
@@ -35,17 +35,12 @@ done
 RUN=.run/bench
 PG_PORT=${BENCH_PG_PORT:-55532}
 REDIS_PORT=${BENCH_REDIS_PORT:-56479}
-GATEWAY_GRPC=127.0.0.1:${BENCH_BASE_PORT:-50150}
-ORDER_ADDR=127.0.0.1:$(( ${BENCH_BASE_PORT:-50150} + 1 ))
-PAYMENT_ADDR=127.0.0.1:$(( ${BENCH_BASE_PORT:-50150} + 2 ))
-DELIVERY_ADDR=127.0.0.1:$(( ${BENCH_BASE_PORT:-50150} + 3 ))
-GATEWAY_HTTP=127.0.0.1:${BENCH_HTTP_PORT:-8180}
-BASE_PORT=$(( ${BENCH_BASE_PORT:-50150} + 10 ))
-BASE_GATEWAY_GRPC=127.0.0.1:$BASE_PORT
-BASE_ORDER_ADDR=127.0.0.1:$(( BASE_PORT + 1 ))
-BASE_PAYMENT_ADDR=127.0.0.1:$(( BASE_PORT + 2 ))
-BASE_DELIVERY_ADDR=127.0.0.1:$(( BASE_PORT + 3 ))
-BASE_GATEWAY_HTTP=127.0.0.1:$(( ${BENCH_HTTP_PORT:-8180} + 10 ))
+# Each build's gateway listens on its port base, order-svc, payment-svc and delivery-svc
+# on the next three, each service's metrics on its own port + 30, REST on its HTTP port.
+CURRENT_PORTS=${BENCH_BASE_PORT:-50150}
+CURRENT_HTTP=${BENCH_HTTP_PORT:-8180}
+BASELINE_PORTS=$(( CURRENT_PORTS + 10 ))
+BASELINE_HTTP=$(( CURRENT_HTTP + 10 ))
 BASE_TREE=target/bench-baseline/tree
 if [ "$(id -u)" = 0 ]; then PG_DATA=/var/tmp/shop-bench/pg; else PG_DATA=$RUN/pg; fi
 
@@ -55,9 +50,14 @@ PATH="$PATH:$HOME/.cargo/bin"
 PG_BIN=$(pg_bin_dir)
 [ -x "$PG_BIN/pgbench" ] || die "pgbench not found in $PG_BIN"
 
-PORTS=("$PG_PORT" "$REDIS_PORT" "${GATEWAY_GRPC##*:}" "${ORDER_ADDR##*:}" "${PAYMENT_ADDR##*:}" "${DELIVERY_ADDR##*:}" "${GATEWAY_HTTP##*:}")
-[ -z "$BASELINE" ] || PORTS+=("$BASE_PORT" $(( BASE_PORT + 1 )) $(( BASE_PORT + 2 )) $(( BASE_PORT + 3 )) "${BASE_GATEWAY_HTTP##*:}")
-for port in "${PORTS[@]:2}"; do PORTS+=($(( port + 30 ))); done
+# system_ports PORT_BASE HTTP_PORT: every port one build's services listen on.
+system_ports() {
+  local i
+  for i in 0 1 2 3; do echo $(( $1 + i )) $(( $1 + i + 30 )); done
+  echo "$2"
+}
+PORTS=("$PG_PORT" "$REDIS_PORT" $(system_ports "$CURRENT_PORTS" "$CURRENT_HTTP"))
+[ -z "$BASELINE" ] || PORTS+=($(system_ports "$BASELINE_PORTS" "$BASELINE_HTTP"))
 for port in "${PORTS[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (a previous benchmark still running?); set BENCH_PG_PORT / BENCH_REDIS_PORT / BENCH_BASE_PORT / BENCH_HTTP_PORT"
@@ -101,64 +101,62 @@ start_redis "$RUN/redis" "$REDIS_PORT"
 JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 INTERNAL_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 db() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
-# start BUILD NAME BINDIR VAR=VALUE...: one service; BUILD's pids are kept as name=pid
-# for the cost per checkout.
+# start BUILD NAME BINDIR PORT VAR=VALUE...: one service listening on PORT (metrics on
+# PORT + 30); BUILD's pids are kept as name=pid for the cost per checkout.
 declare -A BUILD_PIDS=()
 start() {
-  local build=$1 name=$2 bin=$3; shift 3
-  env "$@" METRICS_ADDR="$(metrics_addr "$@")" RUST_LOG="${RUST_LOG:-info}" INTERNAL_TOKEN="$INTERNAL_TOKEN" "$bin/$name" >"$RUN/logs/$build-$name.log" 2>&1 &
+  local build=$1 name=$2 bin=$3 port=$4; shift 4
+  env "$@" LISTEN_ADDR="127.0.0.1:$port" METRICS_ADDR="127.0.0.1:$(( port + 30 ))" RUST_LOG="${RUST_LOG:-info}" \
+    INTERNAL_TOKEN="$INTERNAL_TOKEN" "$bin/$name" >"$RUN/logs/$build-$name.log" 2>&1 &
   PIDS+=($!)
   BUILD_PIDS[$build]+="$name=$!,"
 }
-# A service's Prometheus port: its LISTEN_ADDR's port + 30 (the defaults would collide
-# between the builds and with a dev stack).
-metrics_addr() {
-  local arg
-  for arg in "$@"; do
-    case "$arg" in LISTEN_ADDR=*) echo "127.0.0.1:$(( ${arg##*:} + 30 ))"; return ;; esac
-  done
-}
-# start_system BUILD BINDIR DB_PREFIX REDIS_DB GATEWAY_GRPC HTTP ORDER PAYMENT DELIVERY
+# start_system BUILD BINDIR DB_PREFIX REDIS_DB PORT_BASE HTTP_PORT
 start_system() {
-  local build=$1 bin=$2 prefix=$3 redis_db=$4 grpc=$5 http=$6 order=$7 payment=$8 delivery=$9
+  local build=$1 bin=$2 prefix=$3 redis_db=$4 base=$5 http=$6
+  local order=$(( base + 1 )) payment=$(( base + 2 )) delivery=$(( base + 3 ))
   log "starting $build: order-svc, payment-svc, delivery-svc, gateway"
-  start "$build" order-svc "$bin" LISTEN_ADDR="$order" DATABASE_URL="$(db "${prefix}order")"
-  start "$build" payment-svc "$bin" LISTEN_ADDR="$payment" DATABASE_URL="$(db "${prefix}payment")"
-  start "$build" delivery-svc "$bin" LISTEN_ADDR="$delivery" DATABASE_URL="$(db "${prefix}delivery")" \
+  start "$build" order-svc "$bin" "$order" DATABASE_URL="$(db "${prefix}order")"
+  start "$build" payment-svc "$bin" "$payment" DATABASE_URL="$(db "${prefix}payment")"
+  start "$build" delivery-svc "$bin" "$delivery" DATABASE_URL="$(db "${prefix}delivery")" \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT/$redis_db"
   # Each load client is one user checking out back to back, far above a person's
   # write rate: the per-user limit would measure itself, so it is lifted here.
-  start "$build" gateway "$bin" LISTEN_ADDR="$grpc" HTTP_ADDR="$http" DATABASE_URL="$(db "${prefix}gateway")" \
-    JWT_SECRET="$JWT_SECRET" ORDER_SVC_URL="http://$order" PAYMENT_SVC_URL="http://$payment" \
-    DELIVERY_SVC_URL="http://$delivery" USER_WRITE_RATE=1000000 USER_WRITE_BURST=1000000
+  start "$build" gateway "$bin" "$base" HTTP_ADDR="127.0.0.1:$http" DATABASE_URL="$(db "${prefix}gateway")" \
+    JWT_SECRET="$JWT_SECRET" ORDER_SVC_URL="http://127.0.0.1:$order" PAYMENT_SVC_URL="http://127.0.0.1:$payment" \
+    DELIVERY_SVC_URL="http://127.0.0.1:$delivery" USER_WRITE_RATE=1000000 USER_WRITE_BURST=1000000
 }
 wait_ready() {
   for _ in $(seq 1 100); do
-    curl -sf "http://$1/readyz" >/dev/null 2>&1 && return 0
+    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
     sleep 0.3
   done
   tail -n 20 "$RUN"/logs/*.log >&2
-  die "the system at $1 did not become ready; logs in $RUN/logs"
+  die "the system with REST on port $1 did not become ready; logs in $RUN/logs"
 }
-start_system current "$BIN" "" 0 "$GATEWAY_GRPC" "$GATEWAY_HTTP" "$ORDER_ADDR" "$PAYMENT_ADDR" "$DELIVERY_ADDR"
+# loadgen_env PREFIX PORT_BASE HTTP_PORT BUILD: the BENCH_* (or BENCH_BASELINE_*)
+# variables that name one build to loadgen.
+loadgen_env() {
+  echo "$1GATEWAY_GRPC=127.0.0.1:$2" "$1GATEWAY_HTTP=127.0.0.1:$3" \
+    "$1ECHO_GRPC=127.0.0.1:$(( $2 + 1 ))" "$1PIDS=${BUILD_PIDS[$4]}"
+}
+start_system current "$BIN" "" 0 "$CURRENT_PORTS" "$CURRENT_HTTP"
 BASE_ENV=()
 if [ -n "$BASELINE" ]; then
-  start_system baseline "$BASE_BIN" base_ 1 "$BASE_GATEWAY_GRPC" "$BASE_GATEWAY_HTTP" \
-    "$BASE_ORDER_ADDR" "$BASE_PAYMENT_ADDR" "$BASE_DELIVERY_ADDR"
-  BASE_ENV=(BENCH_BASELINE_NAME="baseline $BASELINE" BENCH_BASELINE_GATEWAY_GRPC="$BASE_GATEWAY_GRPC"
-    BENCH_BASELINE_GATEWAY_HTTP="$BASE_GATEWAY_HTTP" BENCH_BASELINE_ECHO_GRPC="$BASE_ORDER_ADDR"
-    BENCH_BASELINE_DB_PREFIX=base_ BENCH_BASELINE_REDIS_DB=1 BENCH_BASELINE_PIDS="${BUILD_PIDS[baseline]}")
+  start_system baseline "$BASE_BIN" base_ 1 "$BASELINE_PORTS" "$BASELINE_HTTP"
+  BASE_ENV=($(loadgen_env BENCH_BASELINE_ "$BASELINE_PORTS" "$BASELINE_HTTP" baseline)
+    BENCH_BASELINE_NAME="baseline $BASELINE" BENCH_BASELINE_DB_PREFIX=base_ BENCH_BASELINE_REDIS_DB=1)
 fi
-wait_ready "$GATEWAY_HTTP"
-[ -z "$BASELINE" ] || wait_ready "$BASE_GATEWAY_HTTP"
+wait_ready "$CURRENT_HTTP"
+[ -z "$BASELINE" ] || wait_ready "$BASELINE_HTTP"
 
 REPORT=bench/results/$(date -u +%Y-%m-%d_%H%M%S).md
 log "running loadgen ${MODE_ARGS[*]:-(full)}"
 set +e
-env "${BASE_ENV[@]}" BENCH_COMMAND="$COMMAND" BENCH_NAME="this build ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', uncommitted changes'))" \
-  BENCH_GATEWAY_GRPC=$GATEWAY_GRPC BENCH_GATEWAY_HTTP=$GATEWAY_HTTP BENCH_ECHO_GRPC=$ORDER_ADDR \
-  BENCH_PIDS="${BUILD_PIDS[current]}" BENCH_JWT_SECRET=$JWT_SECRET BENCH_PG_PORT=$PG_PORT \
-  BENCH_REDIS_PORT=$REDIS_PORT PG_BIN=$PG_BIN \
+env $(loadgen_env BENCH_ "$CURRENT_PORTS" "$CURRENT_HTTP" current) "${BASE_ENV[@]}" \
+  BENCH_NAME="this build ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', uncommitted changes'))" \
+  BENCH_COMMAND="$COMMAND" BENCH_JWT_SECRET=$JWT_SECRET \
+  BENCH_PG_PORT=$PG_PORT BENCH_REDIS_PORT=$REDIS_PORT PG_BIN=$PG_BIN \
   "$BIN/loadgen" "${MODE_ARGS[@]}" --out "$REPORT"
 status=$?
 set -e

@@ -11,6 +11,7 @@
 //! transaction ids are the whole server's: phases run one build at a time, and the idle
 //! build's background work is counted against the running one.
 
+use shop_e2e::Databases;
 use sqlx::{Connection, PgConnection};
 
 /// Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux).
@@ -23,13 +24,14 @@ pub struct Probe {
     pub processes: Vec<(String, u32)>,
     /// A connection string to any database of the server, for its statistics views.
     pub stats_url: Option<String>,
-    /// The build's database names.
+    /// The build's database names (the last part of each of its connection strings).
     pub databases: Vec<String>,
 }
 
-/// The counters at one moment.
+/// The counters at one moment ([`Probe::sample`]), or their growth over a phase
+/// ([`Counters::since`], [`Counters::add`]).
 #[derive(Debug, Clone, Default)]
-pub struct Sample {
+pub struct Counters {
     cpu_seconds: Vec<(String, f64)>,
     commits: Option<i64>,
     statements: Option<i64>,
@@ -54,8 +56,26 @@ impl PerCheckout {
 }
 
 impl Probe {
+    /// The probe of a build with these `processes` and `databases`, reading the server's
+    /// statistics through `stats_url`.
+    pub fn new(processes: Vec<(String, u32)>, stats_url: String, databases: &Databases) -> Self {
+        let name = |url: &str| url.rsplit('/').next().unwrap_or_default().to_owned();
+        Self {
+            processes,
+            stats_url: Some(stats_url),
+            databases: [
+                &databases.order,
+                &databases.payment,
+                &databases.delivery,
+                &databases.gateway,
+            ]
+            .map(|url| name(url))
+            .to_vec(),
+        }
+    }
+
     /// Reads every counter now.
-    pub async fn sample(&self) -> Sample {
+    pub async fn sample(&self) -> Counters {
         let mut cpu_seconds: Vec<(String, f64)> = self
             .processes
             .iter()
@@ -69,7 +89,7 @@ impl Probe {
             Some(url) => self.database_counters(url).await,
             None => (None, None),
         };
-        Sample {
+        Counters {
             cpu_seconds,
             commits,
             statements,
@@ -100,17 +120,9 @@ impl Probe {
     }
 }
 
-/// What happened between two samples.
-#[derive(Debug, Clone, Default)]
-pub struct Usage {
-    cpu_seconds: Vec<(String, f64)>,
-    commits: Option<i64>,
-    statements: Option<i64>,
-}
-
-impl Sample {
+impl Counters {
     /// The counters' growth from `before` to this sample.
-    pub fn since(&self, before: &Sample) -> Usage {
+    pub fn since(&self, before: &Counters) -> Counters {
         let cpu_seconds = self
             .cpu_seconds
             .iter()
@@ -124,17 +136,16 @@ impl Sample {
             })
             .collect();
         let delta = |a: Option<i64>, b: Option<i64>| Some(a? - b?);
-        Usage {
+        Counters {
             cpu_seconds,
             commits: delta(self.commits, before.commits),
             statements: delta(self.statements, before.statements),
         }
     }
-}
 
-impl Usage {
-    /// Adds `other`, the usage of another slice of the same phase.
-    pub fn add(&mut self, other: &Usage) {
+    /// Adds `other`, the growth over another slice of the same phase (into an empty
+    /// `Counters` the first time).
+    pub fn add(&mut self, other: &Counters) {
         if self.cpu_seconds.is_empty() {
             *self = other.clone();
             return;
@@ -246,7 +257,7 @@ mod tests {
 
     #[test]
     fn costs_are_divided_by_checkouts() {
-        let sample = |cpu: f64, commits: i64| Sample {
+        let sample = |cpu: f64, commits: i64| Counters {
             cpu_seconds: vec![("gateway".into(), cpu)],
             commits: Some(commits),
             statements: None,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    cost::{PerCheckout, Usage},
+    cost::{Counters, PerCheckout},
     driver::{self, Limits, Worker},
     floor::{self, Floor},
     hot::{self, HotReport},
@@ -114,8 +114,8 @@ struct Prepared<'a> {
 }
 
 /// Measures every build phase by phase: each checkout phase runs the builds in turns
-/// ([`measure_phase`]), so that drift of the machine's speed falls on all of them. The primitives and the floor run once (the floor is
-/// this build's code, in-process).
+/// ([`measure_phase`]), so that drift of the machine's speed falls on all of them. The
+/// primitives and the floor run once (the floor is this build's code, in-process).
 pub async fn run(builds: &[Build], plan: &Plan) -> anyhow::Result<Results> {
     anyhow::ensure!(!builds.is_empty(), "nothing to measure");
     let mut results = Results {
@@ -235,7 +235,7 @@ async fn measure_phase(
     }
     let rounds = plan.rounds.max(1);
     let slice_time = plan.checkout_time / u32::try_from(rounds).unwrap_or(u32::MAX);
-    let mut measured: Vec<(Stats, Usage)> = vec![Default::default(); prepared.len()];
+    let mut measured: Vec<(Stats, Counters)> = vec![Default::default(); prepared.len()];
     for slice in 0..rounds {
         for build in order(slice) {
             let p = &prepared[build];

@@ -77,17 +77,19 @@ impl Target {
             Ok(raw) => cost::parse_pids(&raw).with_context(|| format!("{prefix}PIDS"))?,
             Err(_) => Vec::new(),
         };
+        let databases = Databases {
+            order: named("order"),
+            payment: named("payment"),
+            delivery: named("delivery"),
+            gateway: named("gateway"),
+        };
         Ok(Self {
             gateway_grpc: format!("http://{}", loopback("GATEWAY_GRPC")?),
             gateway_http: loopback("GATEWAY_HTTP")?,
             echo_grpc: format!("http://{}", loopback("ECHO_GRPC")?),
             jwt_secret: var("BENCH_JWT_SECRET")?,
-            databases: Databases {
-                order: named("order"),
-                payment: named("payment"),
-                delivery: named("delivery"),
-                gateway: named("gateway"),
-            },
+            probe: Probe::new(processes, db("bench"), &databases),
+            databases,
             redis_url: format!("redis://127.0.0.1:{redis_port}/{redis_db}"),
             tools: Some(Tools {
                 pg_bin: PathBuf::from(var("PG_BIN")?),
@@ -95,14 +97,6 @@ impl Target {
                 scratch_db: db("bench"),
                 redis_port,
             }),
-            probe: Probe {
-                processes,
-                stats_url: Some(db("bench")),
-                databases: ["order", "payment", "delivery", "gateway"]
-                    .iter()
-                    .map(|name| format!("{db_prefix}{name}"))
-                    .collect(),
-            },
         })
     }
 }

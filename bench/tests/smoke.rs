@@ -1,7 +1,7 @@
 //! The benchmark's smoke test (CI): the loadgen library against two in-process `Stack`s
-//! (a build and its baseline) at concurrency 2 for about two seconds per phase. It checks that checkouts succeed
-//! on every path, the hot product sells exactly its stock, and the audit is clean. It
-//! asserts no timings.
+//! (a build and its baseline) at concurrency 2 for about two seconds per phase. It
+//! checks that checkouts succeed on every path, the hot product sells exactly its stock,
+//! and the audit is clean. It asserts no timings.
 
 use shop_bench::{
     cost::Probe,
@@ -13,7 +13,6 @@ use shop_e2e::Stack;
 
 /// A build to measure: the in-process `stack`, its costs read from its own databases.
 fn build(name: &str, stack: &Stack) -> run::Build {
-    let database = |url: &str| url.rsplit('/').next().unwrap_or_default().to_owned();
     let d = &stack.databases;
     run::Build {
         name: name.into(),
@@ -25,13 +24,7 @@ fn build(name: &str, stack: &Stack) -> run::Build {
             databases: d.clone(),
             redis_url: stack.redis_url.clone(),
             tools: None,
-            probe: Probe {
-                processes: Vec::new(),
-                stats_url: Some(d.gateway.clone()),
-                databases: [&d.order, &d.payment, &d.delivery, &d.gateway]
-                    .map(|url| database(url))
-                    .to_vec(),
-            },
+            probe: Probe::new(Vec::new(), d.gateway.clone(), d),
         },
     }
 }
