@@ -160,5 +160,12 @@ env $(loadgen_env BENCH_ "$CURRENT_PORTS" "$CURRENT_HTTP" current) "${BASE_ENV[@
   "$BIN/loadgen" "${MODE_ARGS[@]}" --out "$REPORT"
 status=$?
 set -e
-[ "$status" = 0 ] && log "report: $REPORT" || log "loadgen exited with $status; service logs in $RUN/logs"
+# Which statements the run's checkouts cost, by database and count (all phases together,
+# both builds): where to look for round trips to save.
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench -P pager=off -c "
+  SELECT d.datname AS database, s.calls, round(s.total_exec_time::numeric, 1) AS ms,
+         left(regexp_replace(s.query, '\s+', ' ', 'g'), 160) AS statement
+  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+  WHERE d.datname <> 'bench' ORDER BY d.datname, s.calls DESC" >"${REPORT%.md}-statements.txt" || true
+[ "$status" = 0 ] && log "report: $REPORT (statements: ${REPORT%.md}-statements.txt)" || log "loadgen exited with $status; service logs in $RUN/logs"
 exit "$status"

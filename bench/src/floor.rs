@@ -192,19 +192,26 @@ impl Floor {
         Ok(())
     }
 
-    /// The engine's "begin step" log write (which also carries the previous step's DONE).
+    /// The engine's "begin step": written to the log (with the records gathered since
+    /// the last write) only for the marks before and past the pivot (Charge and
+    /// Deliver), else kept for the next write.
     async fn step(&self, log: Option<&SagaLog>, saga: &mut Saga, step: Step) -> Result<(), String> {
         saga.step = step;
         saga.phase = Phase::Started;
-        match log {
-            Some(log) => {
-                let entries = flush(saga, step.as_str(), "STARTED");
-                log.record(saga, &entries, LEASE)
-                    .await
-                    .map_err(|e| format!("saga log: {e}"))
-            }
-            None => Ok(()),
+        let Some(log) = log else { return Ok(()) };
+        if !matches!(step, Step::Charge | Step::Deliver) {
+            saga.unsaved.push(Entry {
+                label: step.as_str().to_owned(),
+                phase: "STARTED",
+                detail: String::new(),
+            });
+            return Ok(());
         }
+        let entries = flush(saga, step.as_str(), "STARTED");
+        log.record(saga, &entries, LEASE)
+            .await
+            .map_err(|e| format!("saga log: {e}"))?;
+        Ok(())
     }
 
     /// The engine's "step done": recorded now, written with the next log write.

@@ -20,15 +20,12 @@ pub struct NewEvent {
 }
 
 /// Inserts the events; call it last in the transaction (it serializes writers until
-/// they commit).
+/// they commit). One statement: the lock is taken (its row joined first) before any
+/// offset is drawn.
 pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(OUTBOX_LOCK)
-        .execute(&mut *conn)
-        .await?;
     let ids: Vec<Uuid> = events.iter().map(|_| Uuid::now_v7()).collect();
     let deliveries: Vec<Uuid> = events.iter().map(|e| e.delivery_id.0).collect();
     let orders: Vec<Uuid> = events.iter().map(|e| e.order_id.0).collect();
@@ -36,8 +33,10 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
     let statuses: Vec<&str> = events.iter().map(|e| e.status.as_str()).collect();
     let autos: Vec<bool> = events.iter().map(|e| e.auto_received).collect();
     sqlx::query(
-        "INSERT INTO delivery_events (event_id, delivery_id, order_id, kind, status, auto_received)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bool[])",
+        "WITH outbox AS MATERIALIZED (SELECT pg_advisory_xact_lock($7))
+         INSERT INTO delivery_events (event_id, delivery_id, order_id, kind, status, auto_received)
+         SELECT e.* FROM outbox,
+              UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bool[]) AS e",
     )
     .bind(ids)
     .bind(deliveries)
@@ -45,6 +44,7 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
     .bind(kinds)
     .bind(statuses)
     .bind(autos)
+    .bind(OUTBOX_LOCK)
     .execute(conn)
     .await?;
     Ok(())

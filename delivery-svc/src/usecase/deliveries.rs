@@ -58,10 +58,8 @@ impl Deliveries {
         saga_id: SagaId,
         payment_id: Option<PaymentId>,
     ) -> Result<Delivery, Error> {
-        // A repeat after success needs no lock.
-        if let Some(existing) = deliveries::find(&self.pool, order_id).await? {
-            return self.confirmed(existing).await;
-        }
+        // A repeat finds the delivery under the lock; the first call (the usual one)
+        // does not look for it twice.
         match self.create(order_id, saga_id, payment_id).await? {
             Created::New(delivery) => {
                 tracing::info!(%order_id, %saga_id, delivery_id = %delivery.id, "delivery created");

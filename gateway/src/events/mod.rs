@@ -16,6 +16,8 @@ pub mod receipt;
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use shop_common::CancellationToken;
 use shop_proto::delivery::DeliveryEvent;
 use sqlx::PgPool;
@@ -35,6 +37,8 @@ use crate::ids::OrderId;
 
 pub const CONSUMER: &str = "delivery-events";
 const RECONNECT: Duration = Duration::from_secs(1);
+/// The longest a skipped event's offset waits to be stored.
+const OFFSET_EVERY: Duration = Duration::from_millis(500);
 /// Tries of an event refused for now before it is parked.
 pub const ATTEMPTS: i32 = 5;
 /// First wait between tries; it doubles up to [`MAX_PAUSE`].
@@ -77,16 +81,41 @@ pub fn spawn(
     })
 }
 
+/// Follows the stream from the stored offset. The offset is stored after every event
+/// it applied, and past the events it skips (every kind but RECEIVED: one per
+/// checkout) at most every [`OFFSET_EVERY`] or once the stream pauses that long; a
+/// restart replays what was skipped since, which skipping again makes harmless.
 async fn follow(clients: &Clients, pool: &PgPool) -> anyhow::Result<()> {
     let after = offsets::get(pool, CONSUMER).await?;
     let mut stream = clients.delivery.events_after(CONSUMER, after).await?;
-    while let Some(event) = stream.next().await {
-        let event = event?;
-        if event.kind == RECEIVED {
+    let mut unsaved: Option<i64> = None;
+    let mut saved_at = Instant::now();
+    loop {
+        let event = match tokio::time::timeout(OFFSET_EVERY, stream.next()).await {
+            Ok(Some(event)) => event?,
+            Ok(None) => break,
+            Err(_paused) => {
+                if let Some(offset) = unsaved.take() {
+                    offsets::advance(pool, CONSUMER, offset).await?;
+                    saved_at = Instant::now();
+                }
+                continue;
+            }
+        };
+        let applies = event.kind == RECEIVED;
+        if applies {
             handle(clients, pool, &event).await?;
         }
-        offsets::advance(pool, CONSUMER, event.offset).await?;
+        unsaved = Some(event.offset);
+        if applies || saved_at.elapsed() >= OFFSET_EVERY {
+            offsets::advance(pool, CONSUMER, event.offset).await?;
+            unsaved = None;
+            saved_at = Instant::now();
+        }
         metrics::gauge!("shop_consumer_offset", "consumer" => CONSUMER).set(event.offset as f64);
+    }
+    if let Some(offset) = unsaved {
+        offsets::advance(pool, CONSUMER, offset).await?;
     }
     Ok(())
 }

@@ -76,12 +76,14 @@ impl SagaLog {
     }
 
     /// Writes a new saga (and its first step record) before any of its steps runs,
-    /// leased to `owner` at the saga's epoch.
+    /// leased to `owner` at the saga's epoch: one statement, one commit.
     pub async fn create(&self, saga: &Saga, owner: Uuid) -> sqlx::Result<()> {
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO sagas (id, order_id, user_id, kind, state, step, phase, coupon_id, target_saga_id, reason, \
-             lease_until, owner, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + $11, $12, $13)",
+            "WITH saga AS (
+                 INSERT INTO sagas (id, order_id, user_id, kind, state, step, phase, coupon_id, target_saga_id,
+                                    reason, lease_until, owner, epoch)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + $11, $12, $13) RETURNING id)
+             INSERT INTO saga_steps (saga_id, step, phase) SELECT id, $6, $7 FROM saga",
         )
         .bind(saga.id)
         .bind(saga.order_id)
@@ -96,33 +98,35 @@ impl SagaLog {
         .bind(shop_common::db::interval(self.lease))
         .bind(owner)
         .bind(saga.epoch)
-        .execute(&mut *tx)
-        .await?;
-        append(
-            &mut tx,
-            saga.id,
-            saga.step.as_str(),
-            saga.phase.as_str(),
-            "",
-        )
-        .await?;
-        tx.commit().await
+        .execute(&self.pool)
+        .await
+        .map(drop)
     }
 
-    /// Saves the saga as it is now and appends `entries` to its log, in one
-    /// transaction, if this driver still holds its lease; the lease then runs
-    /// `lease` from now (the normal lease, or a backoff before recovery retries).
+    /// Saves the saga as it is now and appends `entries` to its log, in one statement
+    /// (one commit), if this driver still holds its lease; the lease then runs `lease`
+    /// from now (the normal lease, or a backoff before recovery retries).
     pub async fn record(
         &self,
         saga: &Saga,
         entries: &[Entry],
         lease: Duration,
     ) -> Result<(), LogError> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE sagas SET state = $3, step = $4, phase = $5, outcome = $6, amount = $7, payment_id = $8, \
-             discount_amount = $9, paid_amount = $10, last_error = $11, \
-             lease_until = now() + $12, updated_at = now() WHERE id = $1 AND epoch = $2",
+        let labels: Vec<&str> = entries.iter().map(|e| e.label.as_str()).collect();
+        let phases: Vec<&str> = entries.iter().map(|e| e.phase).collect();
+        let details: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
+        let updated: i64 = sqlx::query_scalar(
+            "WITH saga AS (
+                 UPDATE sagas SET state = $3, step = $4, phase = $5, outcome = $6, amount = $7, payment_id = $8,
+                        discount_amount = $9, paid_amount = $10, last_error = $11,
+                        lease_until = now() + $12, updated_at = now()
+                 WHERE id = $1 AND epoch = $2 RETURNING id),
+             steps AS (
+                 INSERT INTO saga_steps (saga_id, step, phase, detail)
+                 SELECT saga.id, e.step, e.phase, e.detail
+                 FROM saga, unnest($13::text[], $14::text[], $15::text[]) WITH ORDINALITY AS e(step, phase, detail, n)
+                 ORDER BY e.n)
+             SELECT count(*) FROM saga",
         )
         .bind(saga.id)
         .bind(saga.epoch)
@@ -136,16 +140,14 @@ impl SagaLog {
         .bind(saga.paid_amount)
         .bind(&saga.last_error)
         .bind(shop_common::db::interval(lease))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .bind(&labels)
+        .bind(&phases)
+        .bind(&details)
+        .fetch_one(&self.pool)
+        .await?;
         if updated == 0 {
             return Err(LogError::LeaseLost);
         }
-        for entry in entries {
-            append(&mut tx, saga.id, &entry.label, entry.phase, &entry.detail).await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 

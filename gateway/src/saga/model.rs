@@ -57,10 +57,11 @@ pub enum Fate {
     Fail,
 }
 
-/// A step record not yet written to the log: a step's DONE is written together with
-/// whatever the saga writes next (always before its next call), halving the log's
-/// commits. A crash in between loses only the record, and recovery runs the step
-/// again, which every step allows (idempotent, fenced).
+/// A step record not yet written to the log: a step's start and its DONE are written
+/// together with whatever the saga writes next (see `Engine::begin` for when that
+/// is). A crash in between loses only the records: recovery undoes the steps before
+/// the pivot and runs those after the mark again, which every step allows
+/// (idempotent, fenced).
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub label: String,

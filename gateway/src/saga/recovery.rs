@@ -80,7 +80,10 @@ impl Engine {
                 return self.finish(saga, State::Stuck, &detail).await;
             }
             if saga.kind == Kind::Pay && saga.state == State::Running && !saga.past_pivot() {
-                // Before the pivot nobody waits for the outcome any more: undo it.
+                // Before the pivot nobody waits for the outcome any more: undo it. The
+                // log marks no step before the pivot's, so every one before it may have
+                // run; each undo is fenced, so undoing one that did not is harmless.
+                saga.step = saga.step.max(saga.kind.last_before_pivot());
                 turn_back(saga, Fate::Abort, tonic::Status::aborted(INTERRUPTED));
             }
             self.drive(saga, Deadline::after(DEFAULT_BUDGET)).await

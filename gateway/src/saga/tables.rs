@@ -13,11 +13,25 @@ impl Kind {
         }
     }
 
+    /// Its point of no return (every table has one).
+    pub(super) fn pivot(self) -> Step {
+        self.steps()
+            .iter()
+            .find(|s| s.pivot)
+            .map_or(Step::Lock, |s| s.step)
+    }
+
+    /// The last step before the pivot (the pivot itself when it comes first): the
+    /// furthest a saga may have gone while its log still says where it started.
+    pub(super) fn last_before_pivot(self) -> Step {
+        let steps = self.steps();
+        let at = steps.iter().position(|s| s.pivot).unwrap_or(0);
+        steps[at.saturating_sub(1)].step
+    }
+
     pub(super) fn past_pivot(self, step: Step, phase: Phase) -> bool {
-        let Some(pivot) = self.steps().iter().find(|s| s.pivot) else {
-            return false;
-        };
-        step > pivot.step || (step == pivot.step && phase == Phase::Done)
+        let pivot = self.pivot();
+        step > pivot || (step == pivot && phase == Phase::Done)
     }
 }
 
@@ -128,6 +142,13 @@ pub const CANCEL: [StepSpec; 4] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recovery_before_the_pivot_reaches_the_step_before_it() {
+        assert_eq!(Kind::Pay.pivot(), Step::Charge);
+        assert_eq!(Kind::Pay.last_before_pivot(), Step::Reserve);
+        assert_eq!(Kind::Cancel.last_before_pivot(), Step::CancelDelivery);
+    }
 
     #[test]
     fn every_table_has_one_pivot_and_steps_in_order() {

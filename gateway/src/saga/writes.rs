@@ -1,6 +1,7 @@
-//! The saga's writes to its log: the start of a step, its end (with the next write),
-//! the final state, a deferral with its backoff; each one transaction, conditional on
-//! the lease this driver holds. And the heartbeat that renews the lease while the
+//! The saga's writes to its log: the marks before and past the pivot, the final state, a deferral
+//! with its backoff, the start of each undo; each one statement, conditional on the
+//! lease this driver holds, carrying the step records (starts and ends) gathered since
+//! the last write. And the heartbeat that renews the lease while the
 //! driver lives.
 
 use std::time::Duration;
@@ -35,11 +36,30 @@ impl Engine {
         }
     }
 
-    /// Logs the start of forward step `step`.
+    /// Records the start of forward step `step`. Two starts are written before their
+    /// step runs, each with the records gathered since the last write: the pivot's
+    /// (the mark before it: recovery then knows the step may have run and undoes it)
+    /// and the first past the pivot (the mark past it: recovery then goes forward).
+    /// Every other start waits in `unsaved` for the saga's next write, as a step's DONE
+    /// does: before the pivot's mark recovery undoes every compensable step before the
+    /// pivot whether it ran or not (the fences make an undo of what did not happen
+    /// safe), and past the mark it runs the steps from there again (each is
+    /// idempotent). So the happy path of a pay saga writes its intent, the two marks
+    /// and its end.
     pub(super) async fn begin(&self, saga: &mut Saga, step: Step) -> Result<(), Halt> {
         saga.step = step;
         saga.phase = Phase::Started;
-        self.save(saga, step.as_str(), "STARTED", "").await
+        let before_pivot = step == saga.kind.pivot() && saga.logged.step < step;
+        let past_pivot = saga.past_pivot() && !saga.logged_past_pivot();
+        if before_pivot || past_pivot {
+            return self.save(saga, step.as_str(), "STARTED", "").await;
+        }
+        saga.unsaved.push(Entry {
+            label: step.as_str().to_owned(),
+            phase: "STARTED",
+            detail: String::new(),
+        });
+        Ok(())
     }
 
     /// Records the end of the current forward step (with what it learned, already in

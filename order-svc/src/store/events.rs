@@ -12,12 +12,14 @@ use crate::{
 };
 
 /// Advisory lock key serializing outbox writers ("ordr_evt" in ASCII). Taken at the
-/// end of the writing transaction, it is held only until commit, so offsets become
-/// visible in the order they were drawn and a reader never skips one.
+/// end of the writing transaction, before its offsets are drawn, and held only until
+/// commit, so offsets become visible in the order they were drawn and a reader never
+/// skips one.
 const OUTBOX_LOCK: i64 = 0x6f72_6472_5f65_7674;
 
 /// Appends one `kind` event per order, inside the caller's transaction, after the
 /// order rows changed: each event records the order's user and amounts as they now are.
+/// One statement: the lock is taken (its row joined first) before any offset is drawn.
 pub async fn append(
     conn: &mut PgConnection,
     order_ids: &[OrderId],
@@ -29,20 +31,18 @@ pub async fn append(
     }
     let event_ids: Vec<Uuid> = order_ids.iter().map(|_| Uuid::now_v7()).collect();
     let order_ids: Vec<Uuid> = order_ids.iter().map(|id| id.0).collect();
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(OUTBOX_LOCK)
-        .execute(&mut *conn)
-        .await?;
     sqlx::query(
-        "INSERT INTO order_events (event_id, order_id, kind, status,
+        "WITH outbox AS MATERIALIZED (SELECT pg_advisory_xact_lock($5))
+         INSERT INTO order_events (event_id, order_id, kind, status,
                                    user_id, total_amount, discount_amount, paid_amount)
          SELECT t.e, t.o, $3, $4, o.user_id, o.total_amount, o.discount_amount, o.paid_amount
-         FROM unnest($1::uuid[], $2::uuid[]) AS t(e, o) JOIN orders o ON o.id = t.o",
+         FROM outbox, unnest($1::uuid[], $2::uuid[]) AS t(e, o) JOIN orders o ON o.id = t.o",
     )
     .bind(&event_ids)
     .bind(&order_ids)
     .bind(kind.as_str())
     .bind(status.as_str())
+    .bind(OUTBOX_LOCK)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -1,23 +1,35 @@
 //! The SQL of status changes: the order row read under its lock (with what a decision
-//! needs), the conditional update, the payment fences, and the sweeper's batch.
+//! needs and its lines), the conditional update, the payment fences, and the sweeper's
+//! batch.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Command, OrderId, OrderStatus, PaymentId, SagaId, lifecycle::OrderState},
+    domain::{
+        Command, OrderId, OrderLine, OrderStatus, PaymentId, ProductId, SagaId,
+        lifecycle::OrderState,
+    },
     error::Error,
     store::orders::{OrderRow, order_columns},
 };
 
-/// The order row under its lock, with the database's clock and whether stock is held.
+/// The order row under its lock, with the database's clock, whether stock is held,
+/// the state of the payment fence of the saga asked about, and the order's lines: all
+/// a transition needs, in one round trip.
 #[derive(sqlx::FromRow)]
 pub struct LockedRow {
     #[sqlx(flatten)]
     pub order: OrderRow,
     pub db_now: DateTime<Utc>,
     holds_stock: bool,
+    /// The state of the fence of the saga given to [`lock`] (`BEGUN`, `ABORTED`).
+    pub fence: Option<String>,
+    line_products: Vec<Uuid>,
+    line_quantities: Vec<i32>,
+    line_prices: Vec<i64>,
+    line_names: Vec<String>,
 }
 
 impl LockedRow {
@@ -31,19 +43,45 @@ impl LockedRow {
             holds_stock: self.holds_stock,
         })
     }
+
+    /// The order's lines (they never change), in line order.
+    pub fn lines(&self) -> Vec<OrderLine> {
+        (self.line_products.iter())
+            .zip(&self.line_quantities)
+            .zip(&self.line_prices)
+            .zip(&self.line_names)
+            .map(|(((product_id, quantity), unit_price), name)| OrderLine {
+                product_id: ProductId(*product_id),
+                quantity: *quantity,
+                unit_price: *unit_price,
+                name: name.clone(),
+            })
+            .collect()
+    }
 }
 
-/// Locks the order row (`FOR UPDATE`) until the caller's transaction ends.
-pub async fn lock(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<LockedRow>, Error> {
+/// Locks the order row (`FOR UPDATE`) until the caller's transaction ends, reading
+/// with it the payment fence of `saga` (if given) and the lines.
+pub async fn lock(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    saga: Option<SagaId>,
+) -> Result<Option<LockedRow>, Error> {
     let locked = sqlx::query_as(concat!(
         "SELECT ",
         order_columns!(),
         ", now() AS db_now,
            EXISTS (SELECT 1 FROM stock_reservations r
-                   WHERE r.order_id = o.id AND r.state = 'RESERVED') AS holds_stock
+                   WHERE r.order_id = o.id AND r.state = 'RESERVED') AS holds_stock,
+           (SELECT f.state FROM payment_fences f WHERE f.order_id = o.id AND f.saga_id = $2) AS fence,
+           ARRAY(SELECT l.product_id FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_products,
+           ARRAY(SELECT l.quantity FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_quantities,
+           ARRAY(SELECT l.unit_price FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_prices,
+           ARRAY(SELECT l.name FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_names
          FROM orders o WHERE o.id = $1 FOR UPDATE OF o"
     ))
     .bind(order_id.0)
+    .bind(saga.map(|s| s.0))
     .fetch_optional(conn)
     .await?;
     Ok(locked)
@@ -91,21 +129,6 @@ pub async fn update(
     .fetch_one(&mut *conn)
     .await?;
     Ok(row)
-}
-
-/// The state of the saga's payment fence (`BEGUN`, `ABORTED`), if any.
-pub async fn payment_fence(
-    conn: &mut PgConnection,
-    order_id: OrderId,
-    saga: SagaId,
-) -> Result<Option<String>, Error> {
-    let state =
-        sqlx::query_scalar("SELECT state FROM payment_fences WHERE order_id = $1 AND saga_id = $2")
-            .bind(order_id.0)
-            .bind(saga.0)
-            .fetch_optional(conn)
-            .await?;
-    Ok(state)
 }
 
 /// Records that the saga took the payment lock.

@@ -17,43 +17,35 @@ pub use crate::store::orders::{get, list_for_user};
 
 /// Creates the order with price and name snapshots and its ORDER_PLACED event, or
 /// returns the existing order when this id was already used by the same user. A user
-/// who has `max_open` unpaid orders open (0: no limit) is refused.
+/// who has `max_open` unpaid orders open (0: no limit) is refused. The insert comes
+/// first and a repeat is found by its conflict, so a new order is not read before it
+/// is written; a refusal still answers a repeat with its order.
 pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Order, Error> {
-    if let Some(existing) = existing(pool, new).await? {
-        return Ok(existing);
-    }
     let mut product_ids: Vec<ProductId> = new.lines.iter().map(|l| l.product_id).collect();
     product_ids.sort_unstable();
     product_ids.dedup();
     let quotes = orders::quotes(pool, &product_ids).await?;
-    let (lines, total) = price_lines(&new.lines, &quotes).map_err(|err| match err {
-        PricingError::UnknownProduct { product_id, .. } => Error::ProductNotFound(product_id),
-        PricingError::TotalOverflow => Error::invalid("lines", "the order total is too large"),
-        PricingError::AboveMaxCharge(total) => Error::invalid(
-            "lines",
-            format!(
-                "the order total {total} is above the largest amount a payment can take ({})",
-                shop_common::validate::MAX_CHARGE
-            ),
-        ),
-    })?;
+    let (lines, total) = match price_lines(&new.lines, &quotes) {
+        Ok(priced) => priced,
+        Err(err) => return unless_made(pool, new, pricing_refusal(err)).await,
+    };
 
     let mut tx = pool.begin().await?;
     if max_open > 0 {
         let open = orders::open_orders_locked(&mut tx, new.user_id).await?;
         if open >= i64::from(max_open) {
-            return Err(Error::TooManyOpenOrders {
+            drop(tx);
+            let refusal = Error::TooManyOpenOrders {
                 open,
                 max: max_open,
-            });
+            };
+            return unless_made(pool, new, refusal).await;
         }
     }
     let Some(row) = orders::insert(&mut tx, new, total).await? else {
-        // A concurrent create with the same id won; answer as for a repeat.
+        // Made before (a repeat), or a concurrent create with the same id won.
         drop(tx);
-        return existing(pool, new)
-            .await?
-            .ok_or(Error::OrderIdTaken(new.id));
+        return unless_made(pool, new, Error::OrderIdTaken(new.id)).await;
     };
     orders::insert_lines(&mut tx, new.id, &lines).await?;
     events::append(
@@ -65,6 +57,26 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
     .await?;
     tx.commit().await?;
     row.into_order(lines)
+}
+
+fn pricing_refusal(err: PricingError) -> Error {
+    match err {
+        PricingError::UnknownProduct { product_id, .. } => Error::ProductNotFound(product_id),
+        PricingError::TotalOverflow => Error::invalid("lines", "the order total is too large"),
+        PricingError::AboveMaxCharge(total) => Error::invalid(
+            "lines",
+            format!(
+                "the order total {total} is above the largest amount a payment can take ({})",
+                shop_common::validate::MAX_CHARGE
+            ),
+        ),
+    }
+}
+
+/// The order this id already made for this user (a repeat is answered with it), else
+/// `refusal`.
+async fn unless_made(pool: &PgPool, new: &NewOrder, refusal: Error) -> Result<Order, Error> {
+    existing(pool, new).await?.ok_or(refusal)
 }
 
 /// The order already stored under `new.id`: returned for the same user, refused for

@@ -7,24 +7,24 @@ use sqlx::PgPool;
 use crate::{
     domain::{Command, Decision, EventKind, Order, OrderId, OrderStatus, Refusal, lifecycle},
     error::Error,
-    store::{events, orders, transitions},
+    store::{events, transitions},
 };
 
 /// Applies `command` to the order and returns the order as it now is.
 #[tracing::instrument(name = "order_transition", skip_all, fields(%order_id))]
 pub async fn apply(pool: &PgPool, order_id: OrderId, command: &Command) -> Result<Order, Error> {
+    let begin_by = match command {
+        Command::BeginPayment { saga } => Some(*saga),
+        _ => None,
+    };
     let mut tx = pool.begin().await?;
-    let locked = transitions::lock(&mut tx, order_id)
+    let locked = transitions::lock(&mut tx, order_id, begin_by)
         .await?
         .ok_or(Error::OrderNotFound(order_id))?;
     let state = locked.state()?;
+    let lines = locked.lines();
 
-    if let Command::BeginPayment { saga } = command
-        && transitions::payment_fence(&mut tx, order_id, *saga)
-            .await?
-            .as_deref()
-            == Some("ABORTED")
-    {
+    if begin_by.is_some() && locked.fence.as_deref() == Some("ABORTED") {
         return Err(Refusal::SagaAborted.into());
     }
 
@@ -69,7 +69,7 @@ pub async fn apply(pool: &PgPool, order_id: OrderId, command: &Command) -> Resul
             return Err(Refusal::Expired.into());
         }
     };
-    orders::with_lines_one(pool, row).await
+    row.into_order(lines)
 }
 
 /// Expires up to `batch` unpaid orders past their expiry, with their events.

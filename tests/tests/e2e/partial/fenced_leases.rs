@@ -12,6 +12,8 @@
 //! Before the fix A then wrote to the saga B had finished (`DELIVER DONE` after
 //! `COMPLETED`, a second compensation after `COMPENSATED`). Now every write of a saga is
 //! conditional on the lease's owner and epoch: A's first write fails and A stops.
+//!
+//! The last test forces the same takeover between steps the log does not mark.
 
 use std::time::Duration;
 
@@ -211,5 +213,92 @@ async fn a_driver_frozen_before_the_pivot_does_not_undo_a_saga_another_finished(
         order_becomes(&order_db, &order.id, "PAID", Duration::from_secs(1)).await,
         "the order paid through B stays paid"
     );
+    two.services.audit().await;
+}
+
+/// The log marks no step before the pivot's (Charge STARTED): a saga whose driver
+/// stopped after ReserveStock but before that mark reads LOCK in the log. Interleaving
+/// forced here: order-svc's answers to A are slowed (1.5 s), so A's ReserveStock has
+/// committed while A still waits for its answer; then A is frozen and its lease aged.
+/// B's recovery must undo the reserve it cannot see in the log, as well as the lock.
+#[tokio::test]
+async fn recovery_undoes_the_steps_the_log_does_not_mark() {
+    let two = two_gateways().await;
+    let faults = two.services.faults();
+    let jwt = &two.services.jwt_secret;
+    let admin = User::at(&two.b.url(), jwt, Role::Admin).await;
+    let buyer = User::at(&two.a.url(), jwt, Role::User).await;
+    let product = admin.create_product("unmarked", 100, 5).await.id;
+    admin.top_up(buyer.id, 1_000).await;
+    let order = buyer.place(&[(&product, 1)]).await.unwrap();
+    let order_db = pool(&two.services.databases.order).await;
+    let order_uuid = Uuid::parse_str(&order.id).unwrap();
+
+    faults.order.set(Fault::Delay {
+        up: Duration::ZERO,
+        down: Duration::from_millis(1500),
+    });
+    let paying = tokio::spawn({
+        let (buyer, id) = (buyer.clone(), order.id.clone());
+        async move { buyer.pay_within(&id, Duration::from_secs(20)).await }
+    });
+    let reservation = |state: &'static str| {
+        let order_db = order_db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM stock_reservations WHERE order_id = $1 AND state = $2",
+            )
+            .bind(order_uuid)
+            .bind(state)
+            .fetch_one(&order_db)
+            .await
+            .unwrap()
+                == 1
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || reservation("RESERVED")).await,
+        "A's ReserveStock committed"
+    );
+    two.a.process().pause();
+    let (saga, state, step, _) = pay_saga(&two.gateway_db, &order.id).await.unwrap();
+    assert_eq!(
+        (state.as_str(), step.as_str()),
+        ("RUNNING", "LOCK"),
+        "the log has only the saga's intent"
+    );
+
+    expire_leases(&two.gateway_db, &order.id).await;
+    let undone = eventually(Duration::from_secs(20), || async {
+        state_of(&two.gateway_db, saga).await == "COMPENSATED"
+    })
+    .await;
+    assert!(undone, "B's recovery undid the saga:\n{}", two.b.log_tail());
+    assert!(reservation("RELEASED").await, "the reserve was undone");
+    let stock: i32 = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
+        .bind(Uuid::parse_str(&product).unwrap())
+        .fetch_one(&order_db)
+        .await
+        .unwrap();
+    assert_eq!(stock, 5, "the unit is back in stock");
+    assert!(
+        order_becomes(
+            &order_db,
+            &order.id,
+            "PENDING_PAYMENT",
+            Duration::from_secs(1)
+        )
+        .await
+    );
+
+    thaw_and_check(&two, saga, &faults.order).await;
+    let _ = paying.await;
+    let payment_db = pool(&two.services.databases.payment).await;
+    let charged: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE order_id = $1")
+        .bind(order_uuid)
+        .fetch_one(&payment_db)
+        .await
+        .unwrap();
+    assert_eq!(charged, 0, "A, fenced off, charged nothing");
     two.services.audit().await;
 }
