@@ -8,6 +8,11 @@
 #                              in turns, on the same Postgres and Redis servers
 #                              (each build its own databases; the baseline on Redis db 1);
 #                              the report gives each figure's ratio to the baseline
+#   scripts/bench.sh --scaled [--smoke]
+#                              this build twice in the same run, as with --baseline: on
+#                              empty databases, and on databases preloaded with 1,000,000
+#                              orders, 100,000 products and 100,000 wallets
+#                              (bench/sql/scaled-*.sql); the ratio is empty ÷ preloaded
 #   BENCH_CLIENTS=64,256 scripts/bench.sh   other client counts (default 1,16,64)
 # Builds the services and loadgen in release mode, starts a private PostgreSQL (default
 # settings: fsync and synchronous_commit on; only port, socket dir, listen address,
@@ -24,13 +29,19 @@ source scripts/lib.sh
 COMMAND="scripts/bench.sh${*:+ $*}"
 MODE_ARGS=()
 BASELINE=
+SCALED=
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) MODE_ARGS=(--smoke); shift ;;
     --baseline) [ $# -ge 2 ] || die "--baseline needs a git ref"; BASELINE=$2; shift 2 ;;
-    *) die "usage: scripts/bench.sh [--smoke] [--baseline REF]" ;;
+    --scaled) SCALED=1; shift ;;
+    *) die "usage: scripts/bench.sh [--smoke] [--baseline REF | --scaled]" ;;
   esac
 done
+[ -z "$BASELINE" ] || [ -z "$SCALED" ] || die "--baseline and --scaled do not go together"
+# A second system to measure beside this build: a baseline build, or this build again.
+SECOND=${BASELINE:+baseline}
+[ -z "$SCALED" ] || SECOND=scaled
 
 RUN=.run/bench
 PG_PORT=${BENCH_PG_PORT:-55532}
@@ -57,7 +68,7 @@ system_ports() {
   echo "$2"
 }
 PORTS=("$PG_PORT" "$REDIS_PORT" $(system_ports "$CURRENT_PORTS" "$CURRENT_HTTP"))
-[ -z "$BASELINE" ] || PORTS+=($(system_ports "$BASELINE_PORTS" "$BASELINE_HTTP"))
+[ -z "$SECOND" ] || PORTS+=($(system_ports "$BASELINE_PORTS" "$BASELINE_HTTP"))
 for port in "${PORTS[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (a previous benchmark still running?); set BENCH_PG_PORT / BENCH_REDIS_PORT / BENCH_BASE_PORT / BENCH_HTTP_PORT"
@@ -76,6 +87,7 @@ if [ -n "$BASELINE" ]; then
   CARGO_TARGET_DIR="$PWD/target/bench-baseline/target" "$BASE_TREE/scripts/build-release.sh"
   BASE_BIN=target/bench-baseline/target/release
 fi
+[ -z "$SCALED" ] || BASE_BIN=$BIN
 
 PIDS=()
 cleanup() {
@@ -94,7 +106,7 @@ rm -rf "$PG_DATA" "$RUN/redis" "$RUN/logs"
 mkdir -p "$RUN/logs" "$(dirname "$PG_DATA")" bench/results
 start_postgres "$PG_DATA" "$PG_PORT" "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 create_databases "$PG_PORT" order payment delivery gateway bench
-[ -z "$BASELINE" ] || create_databases "$PG_PORT" base_order base_payment base_delivery base_gateway
+[ -z "$SECOND" ] || create_databases "$PG_PORT" base_order base_payment base_delivery base_gateway
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 start_redis "$RUN/redis" "$REDIS_PORT"
 
@@ -142,18 +154,29 @@ loadgen_env() {
 }
 start_system current "$BIN" "" 0 "$CURRENT_PORTS" "$CURRENT_HTTP"
 BASE_ENV=()
-if [ -n "$BASELINE" ]; then
+if [ -n "$SECOND" ]; then
   start_system baseline "$BASE_BIN" base_ 1 "$BASELINE_PORTS" "$BASELINE_HTTP"
+  SECOND_NAME="baseline $BASELINE"
+  [ -z "$SCALED" ] || SECOND_NAME="this build on 1M orders, 100k products, 100k wallets"
   BASE_ENV=($(loadgen_env BENCH_BASELINE_ "$BASELINE_PORTS" "$BASELINE_HTTP" baseline)
-    BENCH_BASELINE_NAME="baseline $BASELINE" BENCH_BASELINE_DB_PREFIX=base_ BENCH_BASELINE_REDIS_DB=1)
+    BENCH_BASELINE_DB_PREFIX=base_ BENCH_BASELINE_REDIS_DB=1)
 fi
 wait_ready "$CURRENT_HTTP"
-[ -z "$BASELINE" ] || wait_ready "$BASELINE_HTTP"
+[ -z "$SECOND" ] || wait_ready "$BASELINE_HTTP"
+if [ -n "$SCALED" ]; then
+  # The services have made their tables; the preloaded build's get the data.
+  log "loading the scaled data (1,000,000 orders, 100,000 products, 100,000 wallets)"
+  started=$SECONDS
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d base_order -f bench/sql/scaled-order.sql
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d base_payment -f bench/sql/scaled-payment.sql
+  log "loaded in $(( SECONDS - started )) s"
+fi
 
 REPORT=bench/results/$(date -u +%Y-%m-%d_%H%M%S).md
 log "running loadgen ${MODE_ARGS[*]:-(full)}"
 set +e
 env $(loadgen_env BENCH_ "$CURRENT_PORTS" "$CURRENT_HTTP" current) "${BASE_ENV[@]}" \
+  ${SECOND:+BENCH_BASELINE_NAME="$SECOND_NAME"} \
   BENCH_NAME="this build ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', uncommitted changes'))" \
   BENCH_COMMAND="$COMMAND" BENCH_JWT_SECRET=$JWT_SECRET \
   BENCH_PG_PORT=$PG_PORT BENCH_REDIS_PORT=$REDIS_PORT PG_BIN=$PG_BIN \

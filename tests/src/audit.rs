@@ -30,8 +30,14 @@ pub struct Audit {
 
 impl Audit {
     pub async fn connect(databases: &Databases, redis_url: &str) -> Self {
+        // It reads whole databases (a million orders in the scaled benchmark): a
+        // statement may take longer than a service's.
+        let timeouts = shop_common::db::Timeouts {
+            statement: std::time::Duration::from_secs(120),
+            ..shop_common::db::Timeouts::default()
+        };
         let pool = |url: String| async move {
-            shop_common::db::connect(&url, 2)
+            shop_common::db::connect_with(&url, 2, timeouts)
                 .await
                 .expect("audit connects")
         };
