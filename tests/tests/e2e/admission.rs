@@ -61,7 +61,9 @@ async fn a_sold_out_purchase_is_refused_before_anything_is_made() {
 
 #[tokio::test]
 async fn checkouts_beyond_the_limit_wait_their_turn_or_are_turned_away() {
-    const BUYERS: usize = 24;
+    // 8 patient buyers, then 56 hurried ones: more than one turn at a time serves in
+    // half of 1 s even when a checkout takes only 10 ms.
+    const BUYERS: usize = 64;
     let stack = Stack::with(Options {
         checkout_concurrency: 1,
         ..Options::default()
