@@ -74,7 +74,9 @@ async fn an_event_that_cannot_be_applied_is_parked_and_the_stream_moves_on() {
     });
     let paying = tokio::spawn({
         let (first, id) = (first.clone(), order1.id.clone());
-        async move { first.pay_within(&id, Duration::from_secs(25)).await }
+        // A keeps retrying MarkPaid for as long as this budget lasts; once it defers,
+        // B's recovery would pay order 1 (direct) before the test has seen it parked.
+        async move { first.pay_within(&id, Duration::from_secs(60)).await }
     });
     wait_for_step(&gateway_db, &order1.id, "CHARGE", Duration::from_secs(10)).await;
     faults.order.set(Fault::Blackhole);
