@@ -193,13 +193,12 @@ impl Floor {
     }
 
     /// The engine's "begin step": written to the log (with the records gathered since
-    /// the last write) only for the marks before and past the pivot (Charge and
-    /// Deliver), else kept for the next write.
+    /// the last write) when the start is a mark, else kept for the next write.
     async fn step(&self, log: Option<&SagaLog>, saga: &mut Saga, step: Step) -> Result<(), String> {
         saga.step = step;
         saga.phase = Phase::Started;
         let Some(log) = log else { return Ok(()) };
-        if !matches!(step, Step::Charge | Step::Deliver) {
+        if !saga.start_is_marked() {
             saga.unsaved.push(Entry {
                 label: step.as_str().to_owned(),
                 phase: "STARTED",
@@ -211,6 +210,8 @@ impl Floor {
         log.record(saga, &entries, LEASE)
             .await
             .map_err(|e| format!("saga log: {e}"))?;
+        saga.logged.step = step;
+        saga.logged.phase = Phase::Started;
         Ok(())
     }
 

@@ -91,28 +91,27 @@ async fn follow(clients: &Clients, pool: &PgPool) -> anyhow::Result<()> {
     let mut unsaved: Option<i64> = None;
     let mut saved_at = Instant::now();
     loop {
-        let event = match tokio::time::timeout(OFFSET_EVERY, stream.next()).await {
-            Ok(Some(event)) => event?,
+        let (applied, paused) = match tokio::time::timeout(OFFSET_EVERY, stream.next()).await {
             Ok(None) => break,
-            Err(_paused) => {
-                if let Some(offset) = unsaved.take() {
-                    offsets::advance(pool, CONSUMER, offset).await?;
-                    saved_at = Instant::now();
+            Ok(Some(event)) => {
+                let event = event?;
+                let applies = event.kind == RECEIVED;
+                if applies {
+                    handle(clients, pool, &event).await?;
                 }
-                continue;
+                unsaved = Some(event.offset);
+                metrics::gauge!("shop_consumer_offset", "consumer" => CONSUMER)
+                    .set(event.offset as f64);
+                (applies, false)
             }
+            Err(_paused) => (false, true),
         };
-        let applies = event.kind == RECEIVED;
-        if applies {
-            handle(clients, pool, &event).await?;
-        }
-        unsaved = Some(event.offset);
-        if applies || saved_at.elapsed() >= OFFSET_EVERY {
-            offsets::advance(pool, CONSUMER, event.offset).await?;
-            unsaved = None;
+        if (applied || paused || saved_at.elapsed() >= OFFSET_EVERY)
+            && let Some(offset) = unsaved.take()
+        {
+            offsets::advance(pool, CONSUMER, offset).await?;
             saved_at = Instant::now();
         }
-        metrics::gauge!("shop_consumer_offset", "consumer" => CONSUMER).set(event.offset as f64);
     }
     if let Some(offset) = unsaved {
         offsets::advance(pool, CONSUMER, offset).await?;

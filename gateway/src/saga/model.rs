@@ -182,6 +182,18 @@ impl Saga {
         self.kind.past_pivot(self.logged.step, self.logged.phase)
     }
 
+    /// Whether the start of the current step must be written before it runs: it is
+    /// the pivot's (the mark before it: recovery then knows the step may have run and
+    /// undoes it) or the first past the pivot (the mark past it: recovery then goes
+    /// forward). Any other start can wait for the saga's next write: before the pivot's
+    /// mark recovery undoes every compensable step before the pivot whether it ran or
+    /// not (the fences make that safe), and past the mark it runs the steps from there
+    /// again (each is idempotent).
+    pub fn start_is_marked(&self) -> bool {
+        let at_pivot = self.step == self.kind.pivot() && self.logged.step < self.step;
+        at_pivot || (self.past_pivot() && !self.logged_past_pivot())
+    }
+
     /// Whether the forward step `step` may have run (started or done).
     pub fn reached(&self, step: Step) -> bool {
         self.step >= step

@@ -36,22 +36,14 @@ impl Engine {
         }
     }
 
-    /// Records the start of forward step `step`. Two starts are written before their
-    /// step runs, each with the records gathered since the last write: the pivot's
-    /// (the mark before it: recovery then knows the step may have run and undoes it)
-    /// and the first past the pivot (the mark past it: recovery then goes forward).
-    /// Every other start waits in `unsaved` for the saga's next write, as a step's DONE
-    /// does: before the pivot's mark recovery undoes every compensable step before the
-    /// pivot whether it ran or not (the fences make an undo of what did not happen
-    /// safe), and past the mark it runs the steps from there again (each is
-    /// idempotent). So the happy path of a pay saga writes its intent, the two marks
-    /// and its end.
+    /// Records the start of forward step `step`: written now when it is a mark (see
+    /// [`Saga::start_is_marked`]), else kept in `unsaved` for the saga's next write, as
+    /// a step's DONE is. So the happy path of a pay saga writes its intent, the two
+    /// marks and its end.
     pub(super) async fn begin(&self, saga: &mut Saga, step: Step) -> Result<(), Halt> {
         saga.step = step;
         saga.phase = Phase::Started;
-        let before_pivot = step == saga.kind.pivot() && saga.logged.step < step;
-        let past_pivot = saga.past_pivot() && !saga.logged_past_pivot();
-        if before_pivot || past_pivot {
+        if saga.start_is_marked() {
             return self.save(saga, step.as_str(), "STARTED", "").await;
         }
         saga.unsaved.push(Entry {

@@ -74,11 +74,15 @@ pub async fn lock(
            EXISTS (SELECT 1 FROM stock_reservations r
                    WHERE r.order_id = o.id AND r.state = 'RESERVED') AS holds_stock,
            (SELECT f.state FROM payment_fences f WHERE f.order_id = o.id AND f.saga_id = $2) AS fence,
-           ARRAY(SELECT l.product_id FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_products,
-           ARRAY(SELECT l.quantity FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_quantities,
-           ARRAY(SELECT l.unit_price FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_prices,
-           ARRAY(SELECT l.name FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS line_names
-         FROM orders o WHERE o.id = $1 FOR UPDATE OF o"
+           l.line_products, l.line_quantities, l.line_prices, l.line_names
+         FROM orders o
+         CROSS JOIN LATERAL (
+             SELECT coalesce(array_agg(product_id ORDER BY line_no), '{}') AS line_products,
+                    coalesce(array_agg(quantity ORDER BY line_no), '{}') AS line_quantities,
+                    coalesce(array_agg(unit_price ORDER BY line_no), '{}') AS line_prices,
+                    coalesce(array_agg(name ORDER BY line_no), '{}') AS line_names
+             FROM order_lines WHERE order_id = o.id) l
+         WHERE o.id = $1 FOR UPDATE OF o"
     ))
     .bind(order_id.0)
     .bind(saga.map(|s| s.0))

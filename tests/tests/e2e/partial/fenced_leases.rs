@@ -22,7 +22,7 @@ use shop_e2e::{
     Options, Services, User,
     process::{GatewayProcess, gateway_env},
 };
-use shop_proto::common::OrderStatus;
+use shop_proto::{common::OrderStatus, gateway::Order};
 use shop_testkit::{Fault, FaultProxy};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -73,6 +73,18 @@ async fn two_gateways() -> TwoGateways {
     }
 }
 
+/// A buyer of A's with points and an unpaid order of one unit of a new product (5 in
+/// stock, named `product`): the buyer, the product's id and the order.
+async fn buyer_with_order(two: &TwoGateways, product: &str) -> (User, String, Order) {
+    let jwt = &two.services.jwt_secret;
+    let admin = User::at(&two.a.url(), jwt, Role::Admin).await;
+    let buyer = User::at(&two.a.url(), jwt, Role::User).await;
+    let product = admin.create_product(product, 100, 5).await.id;
+    admin.top_up(buyer.id, 1_000).await;
+    let order = buyer.place(&[(&product, 1)]).await.unwrap();
+    (buyer, product, order)
+}
+
 /// Every log record of a saga, in order: (seq, step, phase).
 async fn records(gateway_db: &PgPool, saga: Uuid) -> Vec<(i64, String, String)> {
     sqlx::query_as("SELECT seq, step, phase FROM saga_steps WHERE saga_id = $1 ORDER BY seq")
@@ -115,12 +127,7 @@ async fn thaw_and_check(two: &TwoGateways, saga: Uuid, proxy: &FaultProxy) {
 async fn a_driver_frozen_past_the_pivot_does_not_write_to_a_saga_another_finished() {
     let two = two_gateways().await;
     let faults = two.services.faults();
-    let jwt = &two.services.jwt_secret;
-    let admin = User::at(&two.a.url(), jwt, Role::Admin).await;
-    let buyer = User::at(&two.a.url(), jwt, Role::User).await;
-    let product = admin.create_product("leases", 100, 5).await.id;
-    admin.top_up(buyer.id, 1_000).await;
-    let order = buyer.place(&[(&product, 1)]).await.unwrap();
+    let (buyer, _, order) = buyer_with_order(&two, "leases").await;
 
     // Slow answers from payment-svc give the test time to shut delivery-svc off
     // between the charge and the delivery.
@@ -173,12 +180,7 @@ async fn a_driver_frozen_past_the_pivot_does_not_write_to_a_saga_another_finishe
 async fn a_driver_frozen_before_the_pivot_does_not_undo_a_saga_another_finished() {
     let two = two_gateways().await;
     let faults = two.services.faults();
-    let jwt = &two.services.jwt_secret;
-    let admin = User::at(&two.a.url(), jwt, Role::Admin).await;
-    let buyer = User::at(&two.a.url(), jwt, Role::User).await;
-    let product = admin.create_product("leases", 100, 5).await.id;
-    admin.top_up(buyer.id, 1_000).await;
-    let order = buyer.place(&[(&product, 1)]).await.unwrap();
+    let (buyer, _, order) = buyer_with_order(&two, "leases").await;
 
     faults.payment.set(Fault::Blackhole);
     let paying = tokio::spawn({
@@ -225,12 +227,7 @@ async fn a_driver_frozen_before_the_pivot_does_not_undo_a_saga_another_finished(
 async fn recovery_undoes_the_steps_the_log_does_not_mark() {
     let two = two_gateways().await;
     let faults = two.services.faults();
-    let jwt = &two.services.jwt_secret;
-    let admin = User::at(&two.b.url(), jwt, Role::Admin).await;
-    let buyer = User::at(&two.a.url(), jwt, Role::User).await;
-    let product = admin.create_product("unmarked", 100, 5).await.id;
-    admin.top_up(buyer.id, 1_000).await;
-    let order = buyer.place(&[(&product, 1)]).await.unwrap();
+    let (buyer, product, order) = buyer_with_order(&two, "unmarked").await;
     let order_db = pool(&two.services.databases.order).await;
     let order_uuid = Uuid::parse_str(&order.id).unwrap();
 
