@@ -7,6 +7,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, EnvSource, ProcessEnv};
 
+/// The allocator of every binary that links this crate (the services, the benchmark,
+/// the tests): mimalloc instead of glibc's malloc, whose arenas and frees cost a tenth
+/// of a service's CPU under load (BENCHMARKS.md, "Where the time goes").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A built service: bound to its address(es) and ready to serve.
 pub trait Service: Sized + Send + 'static {
     /// The gRPC address actually bound (port 0 resolved).

@@ -94,14 +94,17 @@ pub async fn find_for_update(
     row.map(Delivery::try_from).transpose()
 }
 
-/// Whether the saga's cancel came first and left its fence.
-pub async fn fenced(
+/// What a confirm decides on, in one round trip under the order's lock: whether the
+/// order has a delivery already, and whether the saga's cancel came first and left
+/// its fence.
+pub async fn delivered_or_fenced(
     conn: &mut PgConnection,
     order_id: OrderId,
     saga_id: SagaId,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM delivery_cancel_fences WHERE order_id = $1 AND saga_id = $2)",
+) -> Result<(bool, bool), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE order_id = $1),
+                EXISTS (SELECT 1 FROM delivery_cancel_fences WHERE order_id = $1 AND saga_id = $2)",
     )
     .bind(order_id.0)
     .bind(saga_id.0)

@@ -87,11 +87,14 @@ impl Deliveries {
     ) -> Result<Created, Error> {
         let mut tx = self.pool.begin().await?;
         store::lock_order(&mut tx, order_id).await?;
-        if let Some(existing) = deliveries::find_for_update(&mut tx, order_id).await? {
+        let (delivered, fenced) =
+            deliveries::delivered_or_fenced(&mut tx, order_id, saga_id).await?;
+        if delivered {
+            let existing = deliveries::find_for_update(&mut tx, order_id).await?;
             tx.commit().await?;
-            return Ok(Created::Existing(existing));
+            return existing.map(Created::Existing).ok_or_else(vanished);
         }
-        if deliveries::fenced(&mut tx, order_id, saga_id).await? {
+        if fenced {
             return Ok(Created::Fenced);
         }
         let Some(hold) = self.holds.get(order_id).await? else {
@@ -104,12 +107,7 @@ impl Deliveries {
             // backstop.
             let existing = deliveries::find_for_update(&mut tx, order_id).await?;
             tx.commit().await?;
-            return existing.map(Created::Existing).ok_or_else(|| {
-                Error::internal(
-                    "inconsistent data",
-                    anyhow::anyhow!("delivery conflict without a row"),
-                )
-            });
+            return existing.map(Created::Existing).ok_or_else(vanished);
         };
         events::append(
             &mut tx,
@@ -225,4 +223,12 @@ async fn change(
     )
     .await?;
     Ok(Applied::Changed(changed))
+}
+
+/// A delivery seen under the order's lock that is not there when read again.
+fn vanished() -> Error {
+    Error::internal(
+        "inconsistent data",
+        anyhow::anyhow!("the order's delivery vanished under its lock"),
+    )
 }

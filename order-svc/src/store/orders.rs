@@ -202,47 +202,39 @@ pub async fn open_orders_locked(tx: &mut PgConnection, user: UserId) -> Result<i
     Ok(open)
 }
 
-/// Inserts the order row; `None` when its id is taken (a concurrent create won).
+/// Inserts the order row and its priced lines (numbered in order) in one statement;
+/// `None` when its id is taken (a repeat, or a concurrent create won), and then no
+/// line is written either.
 pub async fn insert(
     tx: &mut PgConnection,
     new: &NewOrder,
+    lines: &[OrderLine],
     total: i64,
 ) -> Result<Option<OrderRow>, Error> {
+    let line_nos: Vec<i32> = (0..).take(lines.len()).collect();
     let row = sqlx::query_as(concat!(
-        "INSERT INTO orders AS o (id, user_id, status, total_amount, expires_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
-        order_columns!()
+        "WITH placed AS (
+             INSERT INTO orders AS o (id, user_id, status, total_amount, expires_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING ",
+        order_columns!(),
+        "), lines AS (
+             INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, name)
+             SELECT placed.id, n, p, q, u, m
+             FROM placed, unnest($6::int[], $7::uuid[], $8::int[], $9::bigint[], $10::text[])
+                  AS t(n, p, q, u, m))
+         SELECT * FROM placed"
     ))
     .bind(new.id.0)
     .bind(new.user_id.0)
     .bind(OrderStatus::PendingPayment.as_str())
     .bind(total)
     .bind(new.expires_at)
-    .fetch_optional(tx)
-    .await?;
-    Ok(row)
-}
-
-/// Inserts the priced lines of the order, numbered in order.
-pub async fn insert_lines(
-    tx: &mut PgConnection,
-    order_id: OrderId,
-    lines: &[OrderLine],
-) -> Result<(), Error> {
-    let line_nos: Vec<i32> = (0..).take(lines.len()).collect();
-    sqlx::query(
-        "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price, name)
-         SELECT $1, n, p, q, u, m
-         FROM unnest($2::int[], $3::uuid[], $4::int[], $5::bigint[], $6::text[])
-              AS t(n, p, q, u, m)",
-    )
-    .bind(order_id.0)
     .bind(&line_nos)
     .bind(lines.iter().map(|l| l.product_id.0).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-    .execute(tx)
+    .fetch_optional(tx)
     .await?;
-    Ok(())
+    Ok(row)
 }

@@ -11,22 +11,46 @@ use crate::{
 };
 use shop_common::internal::InternalError;
 
-/// The order's status and its saga, `FOR SHARE` (fixed until the caller commits).
-pub async fn order_for_share(
+/// What [`claim_reservation`] found: the order's status and saga, fixed until the
+/// caller commits, and whether this call claimed the saga's fence row.
+pub struct Claimed {
+    pub status: OrderStatus,
+    pub holder: Option<SagaId>,
+    pub claimed: bool,
+}
+
+/// Takes the order `FOR SHARE` and claims the saga's RESERVED fence row, in one round
+/// trip; `None` when there is no such order. `claimed` is false when the saga has a
+/// fence row already (read it with [`fence_state`], in a statement of its own so that
+/// it sees a concurrent claim it waited for). Claiming first makes a concurrent
+/// reserve or release of the same saga wait, then see it.
+pub async fn claim_reservation(
     conn: &mut PgConnection,
     order_id: OrderId,
-) -> Result<Option<(OrderStatus, Option<SagaId>)>, Error> {
-    let order: Option<(String, Option<Uuid>)> =
-        sqlx::query_as("SELECT status, saga_id FROM orders WHERE id = $1 FOR SHARE")
-            .bind(order_id.0)
-            .fetch_optional(conn)
-            .await?;
-    order
-        .map(|(status, saga)| {
+    saga: SagaId,
+) -> Result<Option<Claimed>, Error> {
+    let found: Option<(String, Option<Uuid>, bool)> = sqlx::query_as(
+        "WITH o AS MATERIALIZED (SELECT status, saga_id FROM orders WHERE id = $1 FOR SHARE),
+              claim AS (
+                  INSERT INTO stock_reservations (order_id, saga_id, state, reserved_at)
+                  SELECT $1, $2, 'RESERVED', now() FROM o
+                  ON CONFLICT (order_id, saga_id) DO NOTHING RETURNING 1)
+         SELECT o.status, o.saga_id, EXISTS (SELECT 1 FROM claim) FROM o",
+    )
+    .bind(order_id.0)
+    .bind(saga.0)
+    .fetch_optional(conn)
+    .await?;
+    found
+        .map(|(status, holder, claimed)| {
             let status = OrderStatus::parse(&status).ok_or_else(|| {
                 Error::internal("unknown order status", anyhow::anyhow!("{status:?}"))
             })?;
-            Ok((status, saga.map(SagaId)))
+            Ok(Claimed {
+                status,
+                holder: holder.map(SagaId),
+                claimed,
+            })
         })
         .transpose()
 }
@@ -37,25 +61,6 @@ pub async fn order_exists(conn: &mut PgConnection, order_id: OrderId) -> Result<
         .fetch_optional(conn)
         .await?;
     Ok(known.is_some())
-}
-
-/// Claims the RESERVED fence row; false when the saga has one already. Claiming it
-/// first makes a concurrent reserve or release of the same saga wait, then see it.
-pub async fn claim_reservation(
-    conn: &mut PgConnection,
-    order_id: OrderId,
-    saga: SagaId,
-) -> Result<bool, Error> {
-    let claimed: Option<i32> = sqlx::query_scalar(
-        "INSERT INTO stock_reservations (order_id, saga_id, state, reserved_at)
-         VALUES ($1, $2, 'RESERVED', now())
-         ON CONFLICT (order_id, saga_id) DO NOTHING RETURNING 1",
-    )
-    .bind(order_id.0)
-    .bind(saga.0)
-    .fetch_optional(conn)
-    .await?;
-    Ok(claimed.is_some())
 }
 
 /// Leaves a RELEASED tombstone when the saga has no fence row yet; false otherwise.
@@ -108,21 +113,34 @@ pub async fn fence_state(
     Ok(state)
 }
 
-/// Takes `quantity` in one conditional UPDATE; false when the stock is short.
-pub async fn take(
+/// Takes the stock of every line of the order, all or nothing, in one statement: the
+/// products are locked in product-id order (so two reserves cannot deadlock), then
+/// taken only if none is short. Returns the first line that is short (its product and
+/// the quantity wanted), or `None` when everything was taken.
+pub async fn take_all(
     conn: &mut PgConnection,
-    product_id: ProductId,
-    quantity: i32,
-) -> Result<bool, Error> {
-    let taken: Option<i32> = sqlx::query_scalar(
-        "UPDATE products SET stock = stock - $2, updated_at = now()
-         WHERE id = $1 AND stock >= $2 RETURNING stock",
+    order_id: OrderId,
+) -> Result<Option<(ProductId, i32)>, Error> {
+    let short: Option<(Uuid, i32)> = sqlx::query_as(
+        "WITH wanted AS (
+             SELECT product_id, sum(quantity)::integer AS n FROM order_lines
+             WHERE order_id = $1 GROUP BY product_id),
+         locked AS MATERIALIZED (
+             SELECT p.id, p.stock FROM products p JOIN wanted w ON w.product_id = p.id
+             ORDER BY p.id FOR UPDATE OF p),
+         short AS MATERIALIZED (
+             SELECT w.product_id, w.n FROM wanted w LEFT JOIN locked l ON l.id = w.product_id
+             WHERE l.id IS NULL OR l.stock < w.n ORDER BY w.product_id LIMIT 1),
+         taken AS (
+             -- Runs to its end whether read or not (a data-modifying CTE).
+             UPDATE products p SET stock = p.stock - w.n, updated_at = now()
+             FROM wanted w WHERE p.id = w.product_id AND NOT EXISTS (SELECT 1 FROM short))
+         SELECT product_id, n FROM short",
     )
-    .bind(product_id.0)
-    .bind(quantity)
+    .bind(order_id.0)
     .fetch_optional(conn)
     .await?;
-    Ok(taken.is_some())
+    Ok(short.map(|(product_id, n)| (ProductId(product_id), n)))
 }
 
 pub async fn put_back(

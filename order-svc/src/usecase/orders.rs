@@ -42,12 +42,11 @@ pub async fn create(pool: &PgPool, new: &NewOrder, max_open: u32) -> Result<Orde
             return unless_made(pool, new, refusal).await;
         }
     }
-    let Some(row) = orders::insert(&mut tx, new, total).await? else {
+    let Some(row) = orders::insert(&mut tx, new, &lines, total).await? else {
         // Made before (a repeat), or a concurrent create with the same id won.
         drop(tx);
         return unless_made(pool, new, Error::OrderIdTaken(new.id)).await;
     };
-    orders::insert_lines(&mut tx, new.id, &lines).await?;
     events::append(
         &mut tx,
         &[new.id],

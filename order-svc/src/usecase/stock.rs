@@ -61,10 +61,10 @@ pub async fn reserve(pool: &PgPool, order_id: OrderId, saga: SagaId) -> Result<(
 
 async fn reserve_once(pool: &PgPool, order_id: OrderId, saga: SagaId) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    let (status, holder) = stock::order_for_share(&mut tx, order_id)
+    let found = stock::claim_reservation(&mut tx, order_id, saga)
         .await?
         .ok_or(Error::OrderNotFound(order_id))?;
-    if !stock::claim_reservation(&mut tx, order_id, saga).await? {
+    if !found.claimed {
         return match stock::fence_state(&mut tx, order_id, saga)
             .await?
             .as_deref()
@@ -76,14 +76,12 @@ async fn reserve_once(pool: &PgPool, order_id: OrderId, saga: SagaId) -> Result<
             }),
         };
     }
-    lifecycle::may_reserve(status, holder, saga)?;
+    lifecycle::may_reserve(found.status, found.holder, saga)?;
 
-    for (product_id, quantity) in stock::quantities(&mut tx, order_id).await? {
-        if !stock::take(&mut tx, product_id, quantity).await? {
-            // Roll back every line taken so far before explaining.
-            drop(tx);
-            return Err(shortage(pool, product_id, quantity).await);
-        }
+    if let Some((product_id, quantity)) = stock::take_all(&mut tx, order_id).await? {
+        // Nothing was taken; the claim goes with the rollback.
+        drop(tx);
+        return Err(shortage(pool, product_id, quantity).await);
     }
     tx.commit().await?;
     Ok(())

@@ -109,6 +109,57 @@ async fn lines_of_the_same_product_are_reserved_together() {
     assert_eq!(app.stock(&mug.id).await, 5);
 }
 
+/// The interleaving: a transaction holds the product that sorts last; a reserve whose
+/// first line is that product must already hold the one that sorts first while it
+/// waits. Every reserve takes its products in id order, whatever its line order, so
+/// two reserves of the same products cannot hold one each and deadlock.
+#[tokio::test]
+async fn a_reserve_locks_its_products_in_id_order_whatever_its_line_order() {
+    let app = Arc::new(spawn_app().await);
+    let (a, b) = (app.product("a", 10, 5).await, app.product("b", 10, 5).await);
+    let (first, last) = if a.id < b.id { (a, b) } else { (b, a) };
+    let order = app.order(vec![line(&last.id, 1), line(&first.id, 1)]).await;
+    let saga = new_id();
+    app.begin(&order.id, &saga).await.unwrap();
+    let uuid = |id: &str| uuid::Uuid::parse_str(id).unwrap();
+
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM products WHERE id = $1 FOR UPDATE")
+        .bind(uuid(&last.id))
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let reserve = {
+        let app = Arc::clone(&app);
+        let (order_id, saga) = (order.id.clone(), saga.clone());
+        tokio::spawn(async move { app.reserve(&order_id, &saga).await })
+    };
+    // Until the reserve waits for `last`, `first` is free; then it is the reserve's.
+    let mut first_taken = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let probe = sqlx::query("SELECT 1 FROM products WHERE id = $1 FOR UPDATE NOWAIT")
+            .bind(uuid(&first.id))
+            .execute(&app.pool)
+            .await;
+        if probe.is_err() {
+            first_taken = true;
+            break;
+        }
+    }
+    holder.commit().await.unwrap();
+    assert!(
+        first_taken,
+        "the reserve never held the product that sorts first"
+    );
+    assert!(reserve.await.unwrap().unwrap().into_inner().reserved);
+    assert_eq!(
+        (app.stock(&first.id).await, app.stock(&last.id).await),
+        (4, 4)
+    );
+    app.assert_stock_conserved().await;
+}
+
 #[tokio::test]
 async fn a_release_before_the_reserve_leaves_a_tombstone_that_refuses_it() {
     let app = spawn_app().await;
