@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ConfigError, EnvSource, ProcessEnv};
 
 /// The allocator of every binary that links this crate (the services, the benchmark,
-/// the tests): mimalloc instead of glibc's malloc, whose arenas and frees cost a tenth
-/// of a service's CPU under load (BENCHMARKS.md, "Where the time goes").
+/// the tests): mimalloc instead of glibc's malloc, whose allocations, frees and
+/// consolidation took about a fifth of the services' own CPU under load (BENCHMARKS.md,
+/// "Current results").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
